@@ -1,0 +1,9 @@
+# vscard_add_qtest(NAME SOURCES... LABELS label... [LIBRARIES lib...])
+# A Qt Test executable registered with CTest under the given labels.
+function(vscard_add_qtest name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LABELS;LIBRARIES" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE Qt6::Test ${ARG_LIBRARIES})
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()

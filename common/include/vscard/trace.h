@@ -1,0 +1,66 @@
+// Human-readable renderings of protocol traffic for logs and --trace: hex, hex dumps, and
+// one-line decodes of VSCard messages and APDUs. PINs never reach a log: the data of VERIFY,
+// CHANGE REFERENCE DATA and RESET RETRY COUNTER is masked.
+#pragma once
+
+#include "vscard/bytes.h"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vscard {
+struct Message;
+}
+
+namespace vscard::trace {
+
+// Which way a VSCard message travels decides whether an APDU payload is a command or a response.
+enum class Direction {
+    HostToClient, // commands, Init, Error acknowledgements, Flush, PowerRequest
+    ClientToHost, // responses, readers and cards
+};
+
+// Data bytes shown in a one-line decode before it is cut short.
+inline constexpr std::size_t kDefaultDataLimit = 64;
+
+// "3B 7A 18"
+std::string hex(ByteView bytes);
+// Like hex(), at most limit bytes, then "... (N bytes)".
+std::string hexShort(ByteView bytes, std::size_t limit = kDefaultDataLimit);
+// ASCII, with '.' for anything not printable.
+std::string printable(ByteView bytes);
+// Classic dump: offset, 16 hex bytes, ASCII column; one line per 16 bytes.
+std::string hexDump(ByteView bytes);
+
+// "VERIFY 00 20 00 80 Lc=8 data=<8 bytes masked>", "SELECT 00 A4 04 00 Lc=7 Le=256 data=A0 ..."
+std::string describeCommandApdu(ByteView bytes, std::size_t dataLimit = kDefaultDataLimit);
+// "9000 success, 12 data bytes: 01 02 ..."
+std::string describeResponseApdu(ByteView bytes, std::size_t dataLimit = kDefaultDataLimit);
+// "APDU reader 0, 13 bytes: SELECT 00 A4 04 00 ..."
+std::string describeMessage(const Message& message, Direction direction,
+                            std::size_t dataLimit = kDefaultDataLimit);
+// The bytes of an APDU message as a log may show them: secrets replaced by "**".
+std::string maskedHex(ByteView commandApdu, std::size_t dataLimit = kDefaultDataLimit);
+
+// Enables trace categories by glob patterns, as QEMU's --trace "ccid_*" does:
+// "vscard.*,ccid.apdu" enables matching categories, "-vscard.io" disables one; later patterns
+// win over earlier ones.
+class TraceFilter {
+public:
+    TraceFilter() = default;
+    explicit TraceFilter(std::string_view spec);
+
+    bool enabled(std::string_view category) const;
+    bool empty() const { return rules_.empty(); }
+
+private:
+    struct Rule {
+        std::string pattern;
+        bool enable;
+    };
+    std::vector<Rule> rules_;
+};
+
+} // namespace vscard::trace
