@@ -214,24 +214,23 @@ std::optional<DecodeError> MessageDecoder::checkHeader(std::uint32_t type, std::
                              ") for reader " + hex32(readerId),
                          type, readerId);
     const auto messageType = static_cast<MessageType>(type);
-    const std::string what = std::string(messageTypeName(messageType)) + " for reader " +
-                             hex32(readerId) + " announces ";
+    // Built only on failure: next() checks the header again each time a partial payload grows.
+    const auto announces = [&] {
+        return std::string(messageTypeName(messageType)) + " for reader " + hex32(readerId) +
+               " announces " + std::to_string(length) + " payload bytes";
+    };
     if (length > limits_.maxPayload)
         return makeError(DecodeErrorKind::OversizedLength,
-                         what + std::to_string(length) + " payload bytes, limit is " +
-                             std::to_string(limits_.maxPayload),
-                         type, readerId);
+                         announces() + ", limit is " + std::to_string(limits_.maxPayload), type,
+                         readerId);
     if (const auto fixed = fixedPayloadSize(messageType); fixed && length != *fixed)
         return makeError(DecodeErrorKind::MalformedPayload,
-                         what + std::to_string(length) + " payload bytes, expected " +
-                             std::to_string(*fixed),
-                         type, readerId);
+                         announces() + ", expected " + std::to_string(*fixed), type, readerId);
     // Checked here so that a peer cannot make us wait for a large Init that is wrong anyway.
     if (messageType == MessageType::Init && length < kInitFixedSize)
         return makeError(DecodeErrorKind::MalformedInit,
-                         what + std::to_string(length) +
-                             " payload bytes, shorter than magic and version (8 bytes)",
-                         type, readerId);
+                         announces() + ", shorter than magic and version (8 bytes)", type,
+                         readerId);
     return std::nullopt;
 }
 
