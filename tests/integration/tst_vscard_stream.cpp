@@ -88,16 +88,22 @@ private slots:
     void unixSocket_everySize_decodedIntactInOrder();
 
 private:
-    void expectTraffic(const Receiver& receiver, const std::vector<Message>& sent);
+    void sendAndExpectIntact(QIODevice& sender, QIODevice& receiving);
 };
 
-void TestVscardStream::expectTraffic(const Receiver& receiver, const std::vector<Message>& sent)
+void TestVscardStream::sendAndExpectIntact(QIODevice& sender, QIODevice& receiving)
 {
+    Receiver receiver(&receiving);
+    const auto traffic = sampleTraffic();
+    sendAll(sender, traffic);
+    // The timeout only guards against a hang; the assertions are on what arrived.
+    QTRY_COMPARE_WITH_TIMEOUT(receiver.messages.size() + !receiver.error.isEmpty(), traffic.size(),
+                              30000);
     QVERIFY2(receiver.error.isEmpty(), qPrintable(receiver.error));
-    QCOMPARE(receiver.messages.size(), sent.size());
-    for (std::size_t i = 0; i < sent.size(); ++i)
-        QVERIFY2(receiver.messages[i] == sent[i], qPrintable(QString("message %1").arg(i)));
-    qInfo("%zu messages arrived in %d reads", sent.size(), receiver.reads);
+    QCOMPARE(receiver.messages.size(), traffic.size());
+    for (std::size_t i = 0; i < traffic.size(); ++i)
+        QVERIFY2(receiver.messages[i] == traffic[i], qPrintable(QString("message %1").arg(i)));
+    qInfo("%zu messages arrived in %d reads", traffic.size(), receiver.reads);
 }
 
 void TestVscardStream::tcpLoopback_everySize_decodedIntactInOrder()
@@ -110,14 +116,7 @@ void TestVscardStream::tcpLoopback_everySize_decodedIntactInOrder()
     QVERIFY(server.waitForNewConnection(5000));
     std::unique_ptr<QTcpSocket> accepted(server.nextPendingConnection());
     QVERIFY(client.waitForConnected(5000));
-
-    Receiver receiver(accepted.get());
-    const auto traffic = sampleTraffic();
-    sendAll(client, traffic);
-    // The timeout only guards against a hang; the assertion is on what arrived.
-    QTRY_COMPARE_WITH_TIMEOUT(receiver.messages.size() + !receiver.error.isEmpty(), traffic.size(),
-                              30000);
-    expectTraffic(receiver, traffic);
+    sendAndExpectIntact(client, *accepted);
 }
 
 void TestVscardStream::unixSocket_everySize_decodedIntactInOrder()
@@ -131,13 +130,7 @@ void TestVscardStream::unixSocket_everySize_decodedIntactInOrder()
     QVERIFY(server.waitForNewConnection(5000));
     std::unique_ptr<QLocalSocket> accepted(server.nextPendingConnection());
     QVERIFY(client.waitForConnected(5000));
-
-    Receiver receiver(accepted.get());
-    const auto traffic = sampleTraffic();
-    sendAll(client, traffic);
-    QTRY_COMPARE_WITH_TIMEOUT(receiver.messages.size() + !receiver.error.isEmpty(), traffic.size(),
-                              30000);
-    expectTraffic(receiver, traffic);
+    sendAndExpectIntact(client, *accepted);
 }
 
 QTEST_GUILESS_MAIN(TestVscardStream)
