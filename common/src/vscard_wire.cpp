@@ -201,8 +201,7 @@ void MessageDecoder::feed(ByteView chunk)
 {
     if (failed() || chunk.empty())
         return;
-    compact();
-    buffer_.insert(buffer_.end(), chunk.begin(), chunk.end());
+    buffer_.append(chunk);
 }
 
 std::optional<DecodeError> MessageDecoder::checkHeader(std::uint32_t type, std::uint32_t readerId,
@@ -238,7 +237,7 @@ std::optional<Result<Message, DecodeError>> MessageDecoder::next()
 {
     if (failure_)
         return Result<Message, DecodeError>(fail(*failure_));
-    const ByteView pending(buffer_.data() + readOffset_, pendingBytes());
+    const ByteView pending = buffer_.pending();
     if (pending.size() < kHeaderSize)
         return std::nullopt;
 
@@ -263,23 +262,8 @@ std::optional<Result<Message, DecodeError>> MessageDecoder::next()
     }
     Message message{static_cast<MessageType>(type), readerId,
                     Bytes(payload.begin(), payload.end())};
-    readOffset_ += kHeaderSize + length;
+    buffer_.consume(kHeaderSize + length);
     return Result<Message, DecodeError>(std::move(message));
-}
-
-void MessageDecoder::compact()
-{
-    // Drop consumed bytes only when they dominate the buffer, so that a stream of small
-    // messages does not move the tail on every feed.
-    if (readOffset_ == 0)
-        return;
-    if (readOffset_ == buffer_.size()) {
-        buffer_.clear();
-        readOffset_ = 0;
-    } else if (readOffset_ >= buffer_.size() / 2) {
-        buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(readOffset_));
-        readOffset_ = 0;
-    }
 }
 
 } // namespace vscard

@@ -56,7 +56,7 @@ Figures decodeInChunks(const Bytes& stream, std::size_t chunk)
 class BenchVscardCodec : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void decoder_chunkSizes_throughputTable();
 };
 

@@ -83,7 +83,7 @@ void sendAll(QIODevice& device, const std::vector<Message>& messages)
 class TestVscardStream : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void tcpLoopback_everySize_decodedIntactInOrder();
     void unixSocket_everySize_decodedIntactInOrder();
 

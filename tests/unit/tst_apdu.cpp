@@ -13,7 +13,7 @@ Q_DECLARE_METATYPE(vscard::ApduCase)
 class TestApdu : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void parse_wellFormedCommand_fieldsMatch_data();
     void parse_wellFormedCommand_fieldsMatch();
     void parse_malformedCommand_reportsError_data();

@@ -18,7 +18,7 @@ const char* const kDualAtr = "3B94968031 8045 6475616C 6A";
 class TestAtr : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void parse_cacAtr_isT0WithHistoricalBytes();
     void parse_t1OnlyAtr_hasT1ParametersAndTck();
     void parse_dualProtocolAtr_offersBoth();

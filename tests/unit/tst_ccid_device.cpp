@@ -112,7 +112,7 @@ Q_DECLARE_METATYPE(vscard::ccid::IccStatus)
 class TestCcidDevice : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void command_everyType_answeredWithSpecReplyType_data();
     void command_everyType_answeredWithSpecReplyType();
     void command_unknownType_slotStatusNotSupported();

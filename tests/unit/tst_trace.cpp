@@ -15,7 +15,7 @@ Q_DECLARE_METATYPE(vscard::trace::Direction)
 class TestTrace : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void hex_bytes_spaceSeparatedUppercase();
     void hexShort_overLimit_cutWithTotal();
     void hexDump_twoLines_offsetsHexAndAscii();

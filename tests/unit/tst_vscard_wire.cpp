@@ -103,7 +103,7 @@ std::vector<Message> decodeInChunks(const Bytes& stream, const std::vector<std::
 class TestVscardWire : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void encodeMessage_eachType_matchesWireBytes_data();
     void encodeMessage_eachType_matchesWireBytes();
     void typedEncoders_knownValues_matchGenericEncoding();

@@ -8,6 +8,7 @@
 
 #include "vscard/bytes.h"
 #include "vscard/result.h"
+#include "vscard/stream_buffer.h"
 
 #include <array>
 #include <cstdint>
@@ -161,16 +162,13 @@ public:
     bool failed() const { return failure_.has_value(); }
     // Bytes received but not yet part of a whole message: non-zero when a peer vanishes
     // mid-message.
-    std::size_t pendingBytes() const { return buffer_.size() - readOffset_; }
+    std::size_t pendingBytes() const { return buffer_.size(); }
 
 private:
     std::optional<DecodeError> checkHeader(std::uint32_t type, std::uint32_t readerId,
                                            std::uint32_t length) const;
-    void compact();
-
     DecoderLimits limits_;
-    Bytes buffer_;
-    std::size_t readOffset_ = 0;
+    StreamBuffer buffer_;
     std::optional<DecodeError> failure_;
 };
 

@@ -1,0 +1,296 @@
+#include "client_session.h"
+
+#include "logging.h"
+#include "vscard/atr.h"
+#include "vscard/trace.h"
+
+#include <QAbstractSocket>
+#include <QLocalSocket>
+
+namespace vscard::server {
+
+namespace {
+
+// What this host announces: it understands both extensions of docs/protocol.md.
+InitPayload hostInit()
+{
+    InitPayload init;
+    init.capabilities = {capability::ExtendedApdu | capability::CardPower};
+    return init;
+}
+
+// QEMU accepts up to 40 bytes; pcsc-lite cannot hold more than 33, so neither can we.
+std::optional<QString> atrProblem(const Bytes& atr)
+{
+    if (atr.size() < 2 || atr.size() > Atr::kMaxSize)
+        return QStringLiteral("ATR of %1 bytes (2 to %2 allowed)")
+            .arg(atr.size())
+            .arg(Atr::kMaxSize);
+    if (atr[0] != 0x3B && atr[0] != 0x3F)
+        return QStringLiteral("ATR starting with %1 (3B or 3F expected)")
+            .arg(atr[0], 2, 16, QLatin1Char('0'));
+    return std::nullopt;
+}
+
+QString describe(const Message& message, trace::Direction direction)
+{
+    return QString::fromStdString(trace::describeMessage(message, direction));
+}
+
+} // namespace
+
+ClientSession::ClientSession(QIODevice* socket, QString peer, ReaderRegistry& registry,
+                             SessionLimits limits, QObject* parent)
+    : QObject(parent), socket_(socket), peer_(std::move(peer)), registry_(registry),
+      limits_(limits), decoder_(DecoderLimits{limits.maxPayload})
+{
+    socket->setParent(this);
+    connect(socket, &QIODevice::readyRead, this, &ClientSession::onReadyRead);
+    qCInfo(lcServer).noquote() << "client" << peer_ << "connected";
+}
+
+ClientSession::~ClientSession()
+{
+    // Deleted without a disconnect (the server stops): release quietly, nobody listens.
+    blockSignals(true);
+    release();
+}
+
+void ClientSession::onReadyRead() noexcept
+{
+    try {
+        while (socket_ && !released_ && socket_->bytesAvailable() > 0) {
+            const QByteArray chunk = socket_->read(64 * 1024);
+            decoder_.feed(ByteView(reinterpret_cast<const std::uint8_t*>(chunk.constData()),
+                                   static_cast<std::size_t>(chunk.size())));
+            while (!released_) {
+                auto next = decoder_.next();
+                if (!next)
+                    break;
+                if (!*next) {
+                    drop(QString::fromStdString(next->error().message));
+                    return;
+                }
+                handle(**next);
+            }
+        }
+    } catch (const std::exception& error) {
+        drop(QStringLiteral("internal error: %1").arg(error.what()));
+    }
+}
+
+void ClientSession::onDisconnected() noexcept
+{
+    if (released_)
+        return;
+    bool midApdu = false;
+    for (const auto& [readerId, index] : readers_) {
+        if (const ReaderEntry* entry = registry_.reader(index); entry && entry->card)
+            midApdu = midApdu || entry->card->hasOperationInFlight();
+    }
+    if (decoder_.pendingBytes() > 0)
+        qCWarning(lcServer).noquote() << "client" << peer_ << "disconnected mid-message with"
+                                      << decoder_.pendingBytes() << "bytes of it received";
+    else if (midApdu)
+        qCWarning(lcServer).noquote()
+            << "client" << peer_ << "disconnected while a command waited for its card";
+    else
+        qCInfo(lcServer).noquote() << "client" << peer_ << "disconnected";
+    release();
+}
+
+void ClientSession::drop(const QString& reason)
+{
+    qCWarning(lcServer).noquote() << "client" << peer_ << ":" << reason << "- connection dropped";
+    release();
+}
+
+void ClientSession::release()
+{
+    if (released_)
+        return;
+    released_ = true;
+    for (const auto& [readerId, index] : readers_)
+        registry_.removeReader(index);
+    readers_.clear();
+    if (socket_) {
+        socket_->disconnect(this);
+        if (auto* tcp = qobject_cast<QAbstractSocket*>(socket_.data()))
+            tcp->abort();
+        else if (auto* local = qobject_cast<QLocalSocket*>(socket_.data()))
+            local->abort();
+        else
+            socket_->close();
+    }
+    Q_EMIT finished();
+}
+
+void ClientSession::send(MessageType type, std::uint32_t readerId, const Bytes& payload)
+{
+    if (released_ || !socket_)
+        return;
+    if (lcWire().isDebugEnabled())
+        qCDebug(lcWire).noquote() << peer_ << "<-"
+                                  << describe(Message{type, readerId, payload},
+                                              trace::Direction::HostToClient);
+    const Bytes wire = encodeMessage(type, readerId, payload);
+    // One write per message; Qt's buffer sends it without blocking the event loop.
+    socket_->write(reinterpret_cast<const char*>(wire.data()), static_cast<qint64>(wire.size()));
+    if (socket_->bytesToWrite() > limits_.maxWriteBacklog)
+        drop(QStringLiteral("%1 bytes wait unread by the peer").arg(socket_->bytesToWrite()));
+}
+
+void ClientSession::sendToCardSide(MessageType type, std::uint32_t readerId, const Bytes& payload)
+{
+    send(type, readerId, payload);
+}
+
+void ClientSession::acknowledge(std::uint32_t readerId, ErrorCode code)
+{
+    Bytes payload;
+    appendBigEndian32(payload, static_cast<std::uint32_t>(code));
+    send(MessageType::Error, readerId, payload);
+}
+
+std::optional<int> ClientSession::registryIndex(std::uint32_t readerId) const
+{
+    const auto found = readers_.find(readerId);
+    return found == readers_.end() ? std::nullopt : std::optional<int>(found->second);
+}
+
+std::uint32_t ClientSession::lowestFreeReaderId() const
+{
+    std::uint32_t id = kMinimalReaderId;
+    while (readers_.count(id))
+        ++id;
+    return id;
+}
+
+void ClientSession::handle(const Message& message)
+{
+    if (lcWire().isDebugEnabled())
+        qCDebug(lcWire).noquote() << peer_ << "->"
+                                  << describe(message, trace::Direction::ClientToHost);
+    switch (message.type) {
+    case MessageType::Init: handleInit(message); return;
+    case MessageType::ReaderAdd: handleReaderAdd(message); return;
+    case MessageType::ReaderRemove:
+        // libcacard's vscclient removes reader 0 before it ever adds one: that is fine.
+        if (const auto index = registryIndex(message.readerId)) {
+            qCInfo(lcServer).noquote() << "client" << peer_ << "removed reader" << message.readerId
+                                       << "from slot" << *index;
+            registry_.removeReader(*index);
+            readers_.erase(message.readerId);
+        }
+        acknowledge(message.readerId, ErrorCode::Success);
+        return;
+    case MessageType::Atr: handleAtr(message); return;
+    case MessageType::CardRemove:
+        if (const auto index = registryIndex(message.readerId)) {
+            qCInfo(lcServer).noquote() << "client" << peer_ << "removed the card of slot" << *index;
+            registry_.removeCard(*index);
+        }
+        acknowledge(message.readerId, ErrorCode::Success);
+        return;
+    case MessageType::Apdu:
+    case MessageType::PowerResponse:
+    case MessageType::Error: toCard(message); return;
+    case MessageType::Flush:
+        // Nothing of ours waits on the client's side of this connection.
+        send(MessageType::FlushComplete, message.readerId, {});
+        return;
+    case MessageType::FlushComplete: return;
+    case MessageType::PowerRequest:
+        qCWarning(lcServer).noquote()
+            << "client" << peer_ << "sent PowerRequest, which only a host sends";
+        acknowledge(message.readerId, ErrorCode::GeneralError);
+        return;
+    }
+}
+
+void ClientSession::handleInit(const Message& message)
+{
+    const auto init = parseInitPayload(message.payload); // the decoder checked it
+    peerInit_ = *init;
+    if (versionMajor(init->version) != versionMajor(kProtocolVersion))
+        qCWarning(lcServer).noquote()
+            << "client" << peer_ << "speaks protocol version" << versionMajor(init->version) << "."
+            << versionMiddle(init->version) << "." << versionMinor(init->version)
+            << ", continuing as with version 0.0.2";
+    qCInfo(lcServer).noquote() << "client" << peer_ << "capabilities:"
+                               << (init->has(capability::ExtendedApdu) ? "extended-apdu" : "")
+                               << (init->has(capability::CardPower) ? "card-power" : "")
+                               << (init->has(capability::ExtendedApdu | capability::CardPower)
+                                       ? ""
+                                       : "(none beyond QEMU's)");
+    const Bytes reply = encodeInit(kUndefinedReaderId, hostInit());
+    send(MessageType::Init, kUndefinedReaderId, Bytes(reply.begin() + kHeaderSize, reply.end()));
+}
+
+void ClientSession::handleReaderAdd(const Message& message)
+{
+    QString name = QString::fromStdString(readerNameFromPayload(message.payload));
+    const std::uint32_t readerId = lowestFreeReaderId();
+    if (name.isEmpty())
+        name = QStringLiteral("VSCard reader %1").arg(readerId); // libcacard sends no name
+    const auto index = registry_.addReader(name, peer_, readerId);
+    if (!index) {
+        qCWarning(lcServer).noquote() << "client" << peer_ << ": reader" << name << "refused, all"
+                                      << registry_.capacity() << "readers are taken";
+        acknowledge(kUndefinedReaderId, ErrorCode::CannotAddMoreReaders);
+        return;
+    }
+    readers_[readerId] = *index;
+    qCInfo(lcServer).noquote() << "client" << peer_ << "added reader" << readerId << name
+                               << "in slot" << *index;
+    acknowledge(readerId, ErrorCode::Success);
+}
+
+void ClientSession::handleAtr(const Message& message)
+{
+    auto index = registryIndex(message.readerId);
+    if (!index && readers_.empty() && message.readerId == kMinimalReaderId) {
+        // QEMU keeps no reader state: a client may insert a card without adding a reader.
+        handleReaderAdd(Message{MessageType::ReaderAdd, message.readerId, {}});
+        index = registryIndex(message.readerId);
+    }
+    if (!index) {
+        qCWarning(lcServer).noquote() << "client" << peer_ << ": ATR for reader" << message.readerId
+                                      << "which it never added";
+        acknowledge(message.readerId, ErrorCode::GeneralError);
+        return;
+    }
+    if (const auto problem = atrProblem(message.payload)) {
+        qCWarning(lcServer).noquote() << "client" << peer_ << ": card refused:" << *problem;
+        acknowledge(message.readerId, ErrorCode::GeneralError);
+        return;
+    }
+    const bool extended = peerInit_ && peerInit_->has(capability::ExtendedApdu);
+    const bool power = peerInit_ && peerInit_->has(capability::CardPower);
+    auto card = std::make_shared<RemoteCard>(*this, message.readerId, extended, power);
+    qCInfo(lcServer).noquote() << "client" << peer_ << "inserted a card in slot" << *index << ":"
+                               << QString::fromStdString(trace::hex(message.payload));
+    registry_.insertCard(*index, std::move(card), message.payload);
+    acknowledge(message.readerId, ErrorCode::Success);
+}
+
+void ClientSession::toCard(const Message& message)
+{
+    const auto index = registryIndex(message.readerId);
+    const ReaderEntry* entry = index ? registry_.reader(*index) : nullptr;
+    if (!entry || !entry->card) {
+        qCWarning(lcServer).noquote()
+            << "client" << peer_ << ":" << messageTypeName(message.type).data() << "for reader"
+            << message.readerId << "which holds no card; dropped";
+        return;
+    }
+    if (message.type == MessageType::Error) {
+        const auto code = parseErrorPayload(message.payload); // size checked by the decoder
+        if (*code != static_cast<std::uint32_t>(ErrorCode::Success))
+            entry->card->onClientError(*code);
+        return;
+    }
+    entry->card->onResponse(message.type, message.payload);
+}
+
+} // namespace vscard::server

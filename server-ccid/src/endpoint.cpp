@@ -1,0 +1,40 @@
+#include "endpoint.h"
+
+namespace vscard::server {
+
+Result<Endpoint, QString> Endpoint::parse(const QString& spec)
+{
+    Endpoint endpoint;
+    if (spec.startsWith(QLatin1String("unix:"))) {
+        endpoint.kind = Kind::Unix;
+        endpoint.path = spec.mid(5);
+        if (endpoint.path.isEmpty())
+            return fail(QStringLiteral("\"%1\": unix: needs a socket path").arg(spec));
+        return endpoint;
+    }
+    if (!spec.startsWith(QLatin1String("tcp:")))
+        return fail(QStringLiteral("\"%1\": expected tcp:HOST:PORT or unix:PATH").arg(spec));
+    const QString rest = spec.mid(4);
+    const int colon = rest.lastIndexOf(QLatin1Char(':'));
+    if (colon <= 0)
+        return fail(QStringLiteral("\"%1\": expected tcp:HOST:PORT").arg(spec));
+    endpoint.host = rest.left(colon);
+    if (endpoint.host.startsWith(QLatin1Char('[')) && endpoint.host.endsWith(QLatin1Char(']')))
+        endpoint.host = endpoint.host.mid(1, endpoint.host.size() - 2);
+    bool ok = false;
+    const uint port = rest.mid(colon + 1).toUInt(&ok);
+    if (!ok || port > 65535)
+        return fail(QStringLiteral("\"%1\": the port must be a number from 0 to 65535").arg(spec));
+    endpoint.port = static_cast<quint16>(port);
+    return endpoint;
+}
+
+QString Endpoint::toString() const
+{
+    if (kind == Kind::Unix)
+        return QStringLiteral("unix:") + path;
+    const QString shownHost = host.contains(QLatin1Char(':')) ? "[" + host + "]" : host;
+    return QStringLiteral("tcp:%1:%2").arg(shownHost).arg(port);
+}
+
+} // namespace vscard::server

@@ -1,0 +1,22 @@
+// Where a server listens or a client connects: "tcp:HOST:PORT" or "unix:PATH".
+#pragma once
+
+#include "vscard/result.h"
+
+#include <QString>
+
+namespace vscard::server {
+
+struct Endpoint {
+    enum class Kind { Tcp, Unix };
+    Kind kind = Kind::Tcp;
+    QString host; // tcp: a name or an address; IPv6 in brackets, "[::1]"
+    quint16 port = 0;
+    QString path; // unix
+
+    // "tcp:127.0.0.1:2001", "tcp:[::1]:2001", "unix:/run/vscard/vscard.sock"
+    static Result<Endpoint, QString> parse(const QString& spec);
+    QString toString() const;
+};
+
+} // namespace vscard::server

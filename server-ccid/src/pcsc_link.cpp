@@ -1,0 +1,197 @@
+#include "pcsc_link.h"
+
+#include "logging.h"
+
+#include <QLocalSocket>
+
+namespace vscard::server {
+
+namespace {
+
+// The driver offers pcscd a fixed pool of slots; pcscd holds at most 16 reader contexts.
+constexpr std::uint32_t kMaxDriverSlots = 16;
+// How often a command still waiting for its card gets a time extension.
+constexpr int kPulseMilliseconds = 1000;
+
+QString describeCcid(const Bytes& bytes)
+{
+    const auto message = ccid::parseMessage(bytes);
+    return message ? QString::fromStdString(ccid::describe(*message))
+                   : QString::fromStdString(message.error().message);
+}
+
+} // namespace
+
+PcscLinkConnection::PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry,
+                                       QString pcscName, QObject* parent)
+    : QObject(parent), socket_(socket), peer_(std::move(peer)), registry_(registry),
+      pcscName_(std::move(pcscName))
+{
+    socket->setParent(this);
+    connect(socket, &QIODevice::readyRead, this, &PcscLinkConnection::onReadyRead);
+    connect(&registry_, &ReaderRegistry::cardInserted, this, &PcscLinkConnection::cardInserted);
+    connect(&registry_, &ReaderRegistry::cardRemoved, this, &PcscLinkConnection::cardRemoved);
+    pulseTimer_.setInterval(kPulseMilliseconds);
+    connect(&pulseTimer_, &QTimer::timeout, this, [this] {
+        if (device_)
+            device_->pulse();
+    });
+}
+
+PcscLinkConnection::~PcscLinkConnection() = default;
+
+void PcscLinkConnection::onReadyRead() noexcept
+{
+    try {
+        while (socket_ && !closed_ && socket_->bytesAvailable() > 0) {
+            const QByteArray chunk = socket_->read(64 * 1024);
+            decoder_.feed(ByteView(reinterpret_cast<const std::uint8_t*>(chunk.constData()),
+                                   static_cast<std::size_t>(chunk.size())));
+            while (!closed_) {
+                auto next = decoder_.next();
+                if (!next)
+                    break;
+                if (!*next) {
+                    close(QString::fromStdString(next->error().message));
+                    return;
+                }
+                handle(**next);
+            }
+        }
+    } catch (const std::exception& error) {
+        close(QStringLiteral("internal error: %1").arg(error.what()));
+    }
+}
+
+void PcscLinkConnection::onDisconnected() noexcept
+{
+    if (device_) {
+        qCInfo(lcPcsc).noquote() << "pcscd driver" << peer_ << "disconnected";
+        registry_.setPcscSlots(0);
+    }
+    closed_ = true;
+    pulseTimer_.stop();
+    Q_EMIT finished();
+}
+
+void PcscLinkConnection::close(const QString& reason)
+{
+    qCWarning(lcPcsc).noquote() << "driver link" << peer_ << ":" << reason
+                                << "- connection dropped";
+    closed_ = true;
+    pulseTimer_.stop();
+    if (auto* local = qobject_cast<QLocalSocket*>(socket_.data()))
+        local->abort();
+    Q_EMIT finished();
+}
+
+void PcscLinkConnection::handle(const link::Frame& frame)
+{
+    switch (frame.kind) {
+    case link::FrameKind::Hello: {
+        const auto greeting = link::parseGreeting(frame.payload);
+        if (!greeting) {
+            close(QString::fromStdString(greeting.error().message));
+            return;
+        }
+        if (greeting->version != link::kLinkVersion) {
+            close(QStringLiteral("driver speaks link version %1, this server %2")
+                      .arg(greeting->version)
+                      .arg(link::kLinkVersion));
+            return;
+        }
+        startDevice(std::min(greeting->slotCount, kMaxDriverSlots));
+        return;
+    }
+    case link::FrameKind::Bulk:
+        if (!device_) {
+            close(QStringLiteral("CCID message before hello"));
+            return;
+        }
+        if (lcCcid().isDebugEnabled())
+            qCDebug(lcCcid).noquote() << "pcscd ->" << describeCcid(frame.payload);
+        device_->handleCommand(frame.payload);
+        return;
+    case link::FrameKind::ListRequest: {
+        const QStringList lines = registry_.describe(pcscName_);
+        const QByteArray text =
+            (lines.isEmpty() ? QStringLiteral("no readers") : lines.join(QLatin1Char('\n')))
+                .toUtf8();
+        sendFrame(link::FrameKind::ListReply, Bytes(text.begin(), text.end()));
+        return;
+    }
+    case link::FrameKind::Welcome:
+    case link::FrameKind::Interrupt:
+    case link::FrameKind::ListReply:
+        close(QStringLiteral("unexpected frame kind %1 from the driver")
+                  .arg(static_cast<int>(frame.kind)));
+        return;
+    }
+}
+
+void PcscLinkConnection::startDevice(std::uint32_t slots)
+{
+    if (device_) {
+        close(QStringLiteral("second hello"));
+        return;
+    }
+    ccid::DeviceConfig config;
+    config.slotCount = static_cast<std::uint8_t>(slots);
+    ccid::CcidDevice::Output output;
+    output.bulkIn = [this](const Bytes& reply) {
+        if (lcCcid().isDebugEnabled())
+            qCDebug(lcCcid).noquote() << "pcscd <-" << describeCcid(reply);
+        sendFrame(link::FrameKind::Bulk, reply);
+    };
+    output.interrupt = [this](const Bytes& notification) {
+        sendFrame(link::FrameKind::Interrupt, notification);
+    };
+    output.log = [this](const std::string& line) {
+        qCWarning(lcCcid).noquote() << "pcscd link" << peer_ << ":" << QString::fromStdString(line);
+    };
+    device_ = std::make_unique<ccid::CcidDevice>(config, output);
+    write(
+        link::encodeGreeting(link::FrameKind::Welcome, link::Greeting{link::kLinkVersion, slots}));
+    sendFrame(link::FrameKind::Interrupt, device_->currentSlotState());
+    for (int index = 0; index < static_cast<int>(slots); ++index) {
+        if (const ReaderEntry* entry = registry_.reader(index); entry && entry->card)
+            cardInserted(index);
+    }
+    pulseTimer_.start();
+    registry_.setPcscSlots(static_cast<int>(slots));
+    qCInfo(lcPcsc).noquote() << "pcscd driver" << peer_ << "connected with" << slots << "slots";
+}
+
+void PcscLinkConnection::cardInserted(int index)
+{
+    const ReaderEntry* entry = registry_.reader(index);
+    if (!device_ || !entry || !entry->card)
+        return;
+    if (index >= device_->slotCount()) {
+        qCWarning(lcPcsc).noquote()
+            << "reader" << entry->name << "in slot" << index << "is beyond the"
+            << device_->slotCount() << "slots of the pcscd driver: pcscd does not see it";
+        return;
+    }
+    device_->insertCard(static_cast<std::uint8_t>(index), entry->card, entry->atr);
+}
+
+void PcscLinkConnection::cardRemoved(int index)
+{
+    if (device_ && index < device_->slotCount())
+        device_->removeCard(static_cast<std::uint8_t>(index));
+}
+
+void PcscLinkConnection::sendFrame(link::FrameKind kind, const Bytes& payload)
+{
+    write(link::encodeFrame(kind, payload));
+}
+
+void PcscLinkConnection::write(const Bytes& frame)
+{
+    if (!closed_ && socket_)
+        socket_->write(reinterpret_cast<const char*>(frame.data()),
+                       static_cast<qint64>(frame.size()));
+}
+
+} // namespace vscard::server

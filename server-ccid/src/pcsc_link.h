@@ -1,0 +1,52 @@
+// The server's end of the pcscd driver link: one CCID device model per driver connection, its
+// slots mirroring the registry's readers. Also answers --list requests on the same socket.
+#pragma once
+
+#include "reader_registry.h"
+#include "vscard/ccid/link_wire.h"
+
+#include <QIODevice>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+#include <memory>
+
+namespace vscard::server {
+
+class PcscLinkConnection : public QObject {
+    Q_OBJECT
+
+public:
+    // Takes ownership of the socket. pcscName is the reader.conf FRIENDLYNAME, for --list.
+    PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry, QString pcscName,
+                       QObject* parent = nullptr);
+    ~PcscLinkConnection() override;
+
+public Q_SLOTS:
+    void onReadyRead() noexcept;
+    void onDisconnected() noexcept;
+
+Q_SIGNALS:
+    void finished();
+
+private:
+    void handle(const link::Frame& frame);
+    void startDevice(std::uint32_t slots);
+    void sendFrame(link::FrameKind kind, const Bytes& payload);
+    void write(const Bytes& frame);
+    void cardInserted(int index);
+    void cardRemoved(int index);
+    void close(const QString& reason);
+
+    QPointer<QIODevice> socket_;
+    QString peer_;
+    ReaderRegistry& registry_;
+    QString pcscName_;
+    link::FrameDecoder decoder_;
+    std::unique_ptr<ccid::CcidDevice> device_;
+    QTimer pulseTimer_;
+    bool closed_ = false;
+};
+
+} // namespace vscard::server

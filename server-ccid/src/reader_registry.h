@@ -1,0 +1,102 @@
+// Every VSCard reader the server knows, whichever client owns it, and the card in it. Links
+// (pcscd driver connections, the serial pty) follow the registry's signals; a reader's index is
+// its CCID slot number on every link.
+#pragma once
+
+#include "vscard/ccid/ccid_device.h"
+
+#include <QObject>
+#include <QString>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace vscard::server {
+
+// Sends one VSCard message for a reader; implemented by the client session.
+class CardSideSender {
+public:
+    virtual ~CardSideSender() = default;
+    virtual void sendToCardSide(MessageType type, std::uint32_t readerId, const Bytes& payload) = 0;
+};
+
+// The card in a VSCard reader, as the CCID device models see it. VSCard carries one APDU per
+// reader at a time, and several links may share the card, so operations queue here.
+class RemoteCard : public ccid::CardPort {
+public:
+    RemoteCard(CardSideSender& sender, std::uint32_t readerId, bool extendedApdu, bool power);
+    ~RemoteCard() override;
+
+    bool acceptsExtendedApdu() const override { return extendedApdu_; }
+    bool forwardsPower() const override { return power_; }
+    void transmit(Bytes command, Completion done) override;
+    void power(PowerAction action, Completion done) override;
+
+    // What the client sent back for the operation in flight.
+    void onResponse(MessageType type, const Bytes& payload);
+    void onClientError(std::uint32_t code);
+    // The card is gone: nothing more is sent, nothing queued is answered.
+    void detach();
+    bool hasOperationInFlight() const { return inFlight_.has_value(); }
+
+private:
+    struct Operation {
+        MessageType request;  // Apdu or PowerRequest
+        MessageType response; // Apdu or PowerResponse
+        Bytes payload;
+        Completion done;
+    };
+    void enqueue(Operation operation);
+    void sendNext();
+    void complete(Result<Bytes, std::string> result);
+
+    CardSideSender* sender_;
+    std::uint32_t readerId_;
+    bool extendedApdu_;
+    bool power_;
+    std::optional<Operation> inFlight_;
+    std::deque<Operation> queue_;
+};
+
+struct ReaderEntry {
+    QString name;
+    QString owner; // the client's peer address, for logs and --list
+    std::uint32_t clientReaderId = 0;
+    std::shared_ptr<RemoteCard> card; // null: no card
+    Bytes atr;
+};
+
+class ReaderRegistry : public QObject {
+    Q_OBJECT
+
+public:
+    explicit ReaderRegistry(int capacity, QObject* parent = nullptr);
+
+    int capacity() const { return static_cast<int>(entries_.size()); }
+    // The index of the new reader, or nullopt when every index is taken.
+    std::optional<int> addReader(QString name, QString owner, std::uint32_t clientReaderId);
+    void removeReader(int index);
+    void insertCard(int index, std::shared_ptr<RemoteCard> card, Bytes atr);
+    void removeCard(int index);
+
+    const ReaderEntry* reader(int index) const;
+    // Slots the connected pcscd driver offers (0 while none is connected): readers at higher
+    // indexes have no PC/SC slot.
+    void setPcscSlots(int slots) { pcscSlots_ = slots; }
+    // One line per reader: index, PC/SC slot name, reader name, owner, card.
+    QStringList describe(const QString& pcscName) const;
+
+Q_SIGNALS:
+    void readerAdded(int index);
+    void readerRemoved(int index);
+    void cardInserted(int index);
+    void cardRemoved(int index);
+
+private:
+    std::vector<std::optional<ReaderEntry>> entries_;
+    int pcscSlots_ = 0;
+};
+
+} // namespace vscard::server

@@ -1,0 +1,100 @@
+#include "server.h"
+
+#include "client_session.h"
+#include "logging.h"
+#include "pcsc_link.h"
+#include "stream_listener.h"
+#include "vscard/ccid/link_wire.h"
+
+#include <QLocalSocket>
+
+#include <cstdio>
+
+namespace vscard::server {
+
+Server::Server(ServerOptions options, QObject* parent)
+    : QObject(parent), options_(std::move(options)), registry_(options_.maxReaders)
+{
+}
+
+Server::~Server() = default;
+
+QString Server::start()
+{
+    for (const Endpoint& endpoint : options_.listen) {
+        auto* listener = new StreamListener(endpoint, options_.socketMode, this);
+        if (const QString problem = listener->listen(); !problem.isEmpty())
+            return problem;
+        connect(listener, &StreamListener::accepted, this, &Server::acceptClient);
+        clientListeners_.append(listener);
+        qCInfo(lcServer).noquote()
+            << "accepting VSCard clients on" << listener->boundEndpoint().toString();
+    }
+    if (options_.pcscSocket) {
+        Endpoint endpoint;
+        endpoint.kind = Endpoint::Kind::Unix;
+        endpoint.path = *options_.pcscSocket;
+        driverListener_ = new StreamListener(endpoint, options_.socketMode, this);
+        if (const QString problem = driverListener_->listen(); !problem.isEmpty())
+            return problem;
+        connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
+        qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << endpoint.path;
+    }
+    return {};
+}
+
+QList<Endpoint> Server::boundEndpoints() const
+{
+    QList<Endpoint> endpoints;
+    for (const StreamListener* listener : clientListeners_)
+        endpoints.append(listener->boundEndpoint());
+    return endpoints;
+}
+
+void Server::acceptClient(QIODevice* socket, const QString& peer)
+{
+    auto* session = new ClientSession(socket, peer, registry_, SessionLimits{}, this);
+    onSocketClosed(socket, session, [session] { session->onDisconnected(); });
+    connect(session, &ClientSession::finished, session, &QObject::deleteLater);
+}
+
+void Server::acceptDriver(QIODevice* socket, const QString& peer)
+{
+    auto* link = new PcscLinkConnection(socket, peer, registry_, options_.pcscName, this);
+    onSocketClosed(socket, link, [link] { link->onDisconnected(); });
+    connect(link, &PcscLinkConnection::finished, link, &QObject::deleteLater);
+}
+
+int printReaderList(const QString& pcscSocket)
+{
+    QLocalSocket socket;
+    socket.connectToServer(pcscSocket);
+    if (!socket.waitForConnected(3000)) {
+        std::fprintf(stderr, "server-ccid: no server on %s: %s\n", qPrintable(pcscSocket),
+                     qPrintable(socket.errorString()));
+        return 1;
+    }
+    const Bytes request = link::encodeFrame(link::FrameKind::ListRequest, {});
+    socket.write(reinterpret_cast<const char*>(request.data()),
+                 static_cast<qint64>(request.size()));
+    link::FrameDecoder decoder;
+    while (socket.waitForReadyRead(3000)) {
+        const QByteArray chunk = socket.readAll();
+        decoder.feed(ByteView(reinterpret_cast<const std::uint8_t*>(chunk.constData()),
+                              static_cast<std::size_t>(chunk.size())));
+        while (auto frame = decoder.next()) {
+            if (!*frame)
+                break;
+            if ((*frame)->kind == link::FrameKind::ListReply) {
+                const Bytes& text = (*frame)->payload;
+                std::fwrite(text.data(), 1, text.size(), stdout);
+                std::fputc('\n', stdout);
+                return 0;
+            }
+        }
+    }
+    std::fprintf(stderr, "server-ccid: the server on %s did not answer\n", qPrintable(pcscSocket));
+    return 1;
+}
+
+} // namespace vscard::server

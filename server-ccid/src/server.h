@@ -1,0 +1,39 @@
+// server-ccid put together: VSCard listeners, the reader registry, the pcscd driver link.
+#pragma once
+
+#include "reader_registry.h"
+#include "server_options.h"
+
+#include <QList>
+#include <QObject>
+
+namespace vscard::server {
+
+class StreamListener;
+
+class Server : public QObject {
+    Q_OBJECT
+
+public:
+    explicit Server(ServerOptions options, QObject* parent = nullptr);
+    ~Server() override;
+
+    // Starts every listener; an empty string on success, else what failed.
+    QString start();
+    QList<Endpoint> boundEndpoints() const;
+    ReaderRegistry& registry() { return registry_; }
+
+private:
+    void acceptClient(QIODevice* socket, const QString& peer);
+    void acceptDriver(QIODevice* socket, const QString& peer);
+
+    ServerOptions options_;
+    ReaderRegistry registry_;
+    QList<StreamListener*> clientListeners_;
+    StreamListener* driverListener_ = nullptr;
+};
+
+// --list: asks a running server and prints its answer. Returns the exit code.
+int printReaderList(const QString& pcscSocket);
+
+} // namespace vscard::server

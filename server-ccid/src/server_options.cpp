@@ -1,0 +1,116 @@
+#include "server_options.h"
+
+#include "vscard/version.h"
+
+#include <QCommandLineParser>
+
+namespace vscard::server {
+
+namespace {
+
+const char* const kDefaultListen = "tcp:127.0.0.1:2001";
+
+CommandLine failWith(const QString& message)
+{
+    CommandLine result;
+    result.exitMessage = QStringLiteral("server-ccid: %1\n").arg(message);
+    result.exitCode = 2;
+    return result;
+}
+
+} // namespace
+
+CommandLine parseCommandLine(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "A virtual CCID smart-card reader fed by VSCard clients (libcacard's vscclient, vscard's\n"
+        "vscclient, anything that speaks QEMU's ccid-card-passthru protocol), shown to the local\n"
+        "pcscd through the vscard reader driver.");
+    const QCommandLineOption helpOption({"h", "help"}, "Show this help and exit.");
+    const QCommandLineOption versionOption("version", "Show the version and exit.");
+    const QCommandLineOption listenOption(
+        "listen",
+        QStringLiteral("Accept VSCard clients on SPEC: tcp:HOST:PORT or unix:PATH. Repeatable. "
+                       "Default: %1 (loopback only; name a wildcard address to listen on all).")
+            .arg(kDefaultListen),
+        "SPEC");
+    const QCommandLineOption socketModeOption(
+        "socket-mode", "Permissions of the Unix sockets this server creates, octal. Default: 0600.",
+        "MODE", "0600");
+    const QCommandLineOption maxReadersOption(
+        "max-readers",
+        "Readers all clients may add together; one more is refused with "
+        "CANNOT_ADD_MORE_READERS. Default: 8.",
+        "N", "8");
+    const QCommandLineOption pcscSocketOption(
+        "pcsc-socket",
+        "Serve the pcscd reader driver on the Unix socket PATH, the path of its reader.conf "
+        "DEVICENAME.",
+        "PATH");
+    const QCommandLineOption pcscNameOption(
+        "pcsc-name",
+        "The FRIENDLYNAME of the reader.conf entry, to name PC/SC slots in logs and --list. "
+        "Default: vscard.",
+        "NAME", "vscard");
+    const QCommandLineOption traceOption(
+        "trace",
+        "Log every message of the matching categories, decoded (PINs masked): comma-separated "
+        "globs over vscard.wire (VSCard), vscard.ccid (CCID), vscard.pcsc, vscard.server; "
+        "a leading - excludes. Example: --trace 'vscard.*'.",
+        "GLOBS");
+    const QCommandLineOption listOption(
+        "list",
+        "Ask the server running on --pcsc-socket which reader sits in which PC/SC slot, print "
+        "it and exit.");
+    parser.addOptions({helpOption, versionOption, listenOption, socketModeOption, maxReadersOption,
+                       pcscSocketOption, pcscNameOption, traceOption, listOption});
+
+    // Help shows "server-ccid", not the path it was started by.
+    QStringList normalized = arguments;
+    if (!normalized.isEmpty())
+        normalized.first() = QStringLiteral("server-ccid");
+    if (!parser.parse(normalized))
+        return failWith(parser.errorText());
+    CommandLine result;
+    if (parser.isSet(helpOption)) {
+        result.exitMessage = parser.helpText();
+        return result;
+    }
+    if (parser.isSet(versionOption)) {
+        result.exitMessage = QStringLiteral("server-ccid %1\n").arg(VSCARD_VERSION_STRING);
+        return result;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return failWith(
+            QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().first()));
+
+    ServerOptions& options = result.options;
+    const QStringList listens =
+        parser.isSet(listenOption) ? parser.values(listenOption) : QStringList{kDefaultListen};
+    for (const QString& spec : listens) {
+        auto endpoint = Endpoint::parse(spec);
+        if (!endpoint)
+            return failWith(QStringLiteral("--listen %1").arg(endpoint.error()));
+        options.listen.append(*endpoint);
+    }
+    bool ok = false;
+    options.socketMode = parser.value(socketModeOption).toInt(&ok, 8);
+    if (!ok || options.socketMode < 0 || options.socketMode > 0777)
+        return failWith(QStringLiteral("--socket-mode %1: expected an octal mode such as 0660")
+                            .arg(parser.value(socketModeOption)));
+    options.maxReaders = parser.value(maxReadersOption).toInt(&ok);
+    if (!ok || options.maxReaders < 1 || options.maxReaders > 255)
+        return failWith(QStringLiteral("--max-readers %1: expected a number from 1 to 255")
+                            .arg(parser.value(maxReadersOption)));
+    if (parser.isSet(pcscSocketOption))
+        options.pcscSocket = parser.value(pcscSocketOption);
+    options.pcscName = parser.value(pcscNameOption);
+    options.trace = parser.value(traceOption);
+    options.list = parser.isSet(listOption);
+    if (options.list && !options.pcscSocket)
+        return failWith(QStringLiteral("--list needs --pcsc-socket PATH"));
+    return result;
+}
+
+} // namespace vscard::server

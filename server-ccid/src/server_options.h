@@ -1,0 +1,34 @@
+// server-ccid's command line.
+#pragma once
+
+#include "endpoint.h"
+
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace vscard::server {
+
+struct ServerOptions {
+    QList<Endpoint> listen;
+    int socketMode = 0600;
+    int maxReaders = 8;
+    std::optional<QString> pcscSocket;
+    QString pcscName = QStringLiteral("vscard");
+    QString trace;
+    bool list = false;
+};
+
+struct CommandLine {
+    ServerOptions options;
+    // Set when the program should print this and exit (help, version, or an error).
+    std::optional<QString> exitMessage;
+    int exitCode = 0;
+};
+
+// Parses the arguments (argv[0] included). Never exits the process.
+CommandLine parseCommandLine(const QStringList& arguments);
+
+} // namespace vscard::server

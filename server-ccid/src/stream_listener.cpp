@@ -1,0 +1,93 @@
+#include "stream_listener.h"
+
+#include <QFile>
+#include <QLocalServer>
+#include <QLocalSocket>
+#include <QTcpServer>
+#include <QTcpSocket>
+
+#include <sys/stat.h>
+
+namespace vscard::server {
+
+StreamListener::StreamListener(Endpoint endpoint, int unixMode, QObject* parent)
+    : QObject(parent), endpoint_(std::move(endpoint)), unixMode_(unixMode)
+{
+}
+
+StreamListener::~StreamListener()
+{
+    if (local_)
+        QLocalServer::removeServer(endpoint_.path);
+}
+
+QString StreamListener::listen()
+{
+    if (endpoint_.kind == Endpoint::Kind::Tcp) {
+        tcp_ = new QTcpServer(this);
+        QHostAddress address;
+        if (!address.setAddress(endpoint_.host)) {
+            if (endpoint_.host == QLatin1String("localhost"))
+                address = QHostAddress::LocalHost;
+            else
+                return QStringLiteral("%1: \"%2\" is not an IP address")
+                    .arg(endpoint_.toString(), endpoint_.host);
+        }
+        if (!tcp_->listen(address, endpoint_.port))
+            return QStringLiteral("%1: %2").arg(endpoint_.toString(), tcp_->errorString());
+        connect(tcp_, &QTcpServer::newConnection, this, &StreamListener::acceptTcp);
+        return {};
+    }
+    local_ = new QLocalServer(this);
+    QLocalServer::removeServer(endpoint_.path); // a stale socket of an earlier run
+    // Create the socket with no access for others, then open it up to the requested mode, so
+    // that nobody connects in between.
+    const mode_t previousMask = ::umask(0077);
+    const bool listening = local_->listen(endpoint_.path);
+    ::umask(previousMask);
+    if (!listening)
+        return QStringLiteral("%1: %2").arg(endpoint_.toString(), local_->errorString());
+    if (::chmod(QFile::encodeName(endpoint_.path).constData(), static_cast<mode_t>(unixMode_)) != 0)
+        return QStringLiteral("%1: cannot set mode %2")
+            .arg(endpoint_.toString())
+            .arg(unixMode_, 0, 8);
+    connect(local_, &QLocalServer::newConnection, this, &StreamListener::acceptLocal);
+    return {};
+}
+
+Endpoint StreamListener::boundEndpoint() const
+{
+    Endpoint bound = endpoint_;
+    if (tcp_)
+        bound.port = tcp_->serverPort();
+    return bound;
+}
+
+void StreamListener::acceptTcp()
+{
+    while (QTcpSocket* socket = tcp_->nextPendingConnection()) {
+        // Every message leaves in one write; without Nagle it also leaves at once.
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        const QString peer = QStringLiteral("tcp:%1:%2")
+                                 .arg(socket->peerAddress().toString())
+                                 .arg(socket->peerPort());
+        Q_EMIT accepted(socket, peer);
+    }
+}
+
+void StreamListener::acceptLocal()
+{
+    static quint64 counter = 0;
+    while (QLocalSocket* socket = local_->nextPendingConnection())
+        Q_EMIT accepted(socket, QStringLiteral("unix:%1#%2").arg(endpoint_.path).arg(++counter));
+}
+
+void onSocketClosed(QIODevice* socket, QObject* context, std::function<void()> closed)
+{
+    if (auto* tcp = qobject_cast<QAbstractSocket*>(socket))
+        QObject::connect(tcp, &QAbstractSocket::disconnected, context, closed);
+    else if (auto* local = qobject_cast<QLocalSocket*>(socket))
+        QObject::connect(local, &QLocalSocket::disconnected, context, closed);
+}
+
+} // namespace vscard::server
