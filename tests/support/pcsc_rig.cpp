@@ -1,0 +1,209 @@
+#include "pcsc_rig.h"
+
+#include <QDir>
+#include <QFile>
+#include <QRegularExpression>
+#include <QTest>
+
+#include <csignal>
+
+namespace vscard::test {
+
+namespace {
+
+bool waitForFile(const QString& path, int timeoutMs)
+{
+    for (int waited = 0; waited < timeoutMs; waited += 50) {
+        if (QFile::exists(path))
+            return true;
+        QTest::qWait(50);
+    }
+    return false;
+}
+
+} // namespace
+
+PcscRig::PcscRig(int slots) : slots_(slots) {}
+
+PcscRig::~PcscRig()
+{
+    // SIGINT lets pcscd close the driver's channels (SIGTERM would skip that).
+    if (pcscd_ && pcscd_->state() != QProcess::NotRunning) {
+        ::kill(static_cast<pid_t>(pcscd_->processId()), SIGINT);
+        if (!pcscd_->waitForFinished(10000))
+            pcscd_->kill();
+    }
+    for (auto& process : processes_) {
+        if (process->state() != QProcess::NotRunning) {
+            process->terminate();
+            if (!process->waitForFinished(5000))
+                process->kill();
+            process->waitForFinished(2000);
+        }
+    }
+}
+
+QProcess* PcscRig::spawn(const QString& program, const QStringList& arguments,
+                         const QString& logName)
+{
+    auto process = std::make_unique<QProcess>();
+    process->setProgram(program);
+    process->setArguments(arguments);
+    process->setProcessChannelMode(QProcess::SeparateChannels);
+    process->setStandardErrorFile(dir_.filePath(logName));
+    process->start();
+    processes_.push_back(std::move(process));
+    return processes_.back().get();
+}
+
+bool PcscRig::startServer()
+{
+    server_ =
+        spawn(VSCARD_SERVER_BIN,
+              {"--listen", clientEndpoint(), "--pcsc-socket", pcscSocket(), "--trace", "vscard.*"},
+              "server.log");
+    if (!server_->waitForStarted(5000) || !waitForFile(pcscSocket(), 10000)) {
+        error_ = "server-ccid did not start: " + serverLog();
+        return false;
+    }
+    return true;
+}
+
+void PcscRig::stopServer()
+{
+    if (!server_)
+        return;
+    server_->terminate();
+    server_->waitForFinished(10000);
+    server_ = nullptr;
+}
+
+bool PcscRig::start()
+{
+    if (!dir_.isValid()) {
+        error_ = "no temporary directory";
+        return false;
+    }
+    QDir().mkpath(dir_.filePath("run"));
+    QDir().mkpath("/run/pcscd"); // the mount point the private instance binds over
+    QFile config(dir_.filePath("reader.conf"));
+    if (!config.open(QIODevice::WriteOnly))
+        return false;
+    config.write(QStringLiteral("FRIENDLYNAME \"vscard\"\nDEVICENAME %1:slots=%2\nLIBPATH %3\n")
+                     .arg(pcscSocket())
+                     .arg(slots_)
+                     .arg(VSCARD_IFD_LIB)
+                     .toUtf8());
+    config.close();
+    if (!startServer())
+        return false;
+
+    // pcscd is not instrumented; an instrumented driver needs the ASan runtime loaded first.
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    if (QString(VSCARD_ASAN_RUNTIME).size() > 0) {
+        environment.insert("LD_PRELOAD", VSCARD_ASAN_RUNTIME);
+        environment.insert("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0");
+    }
+    auto pcscd = std::make_unique<QProcess>();
+    pcscd->setProcessEnvironment(environment);
+    pcscd->setProcessChannelMode(QProcess::MergedChannels);
+    pcscd->setStandardOutputFile(dir_.filePath("pcscd.log"));
+    pcscd->start("unshare", {"--mount", "--propagation", "private", "sh", "-c",
+                             QStringLiteral("mount --bind %1 /run/pcscd && exec pcscd -f -c %2")
+                                 .arg(dir_.filePath("run"), dir_.filePath("reader.conf"))});
+    pcscd_ = pcscd.get();
+    processes_.push_back(std::move(pcscd));
+    if (!pcscd_->waitForStarted(5000) || !waitForFile(dir_.filePath("run/pcscd.comm"), 15000)) {
+        error_ = "pcscd did not start: " + pcscdLog();
+        return false;
+    }
+    return true;
+}
+
+QProcess* PcscRig::startClient(const QStringList& arguments)
+{
+    auto process = std::make_unique<QProcess>();
+    process->setProcessChannelMode(QProcess::SeparateChannels);
+    process->start(VSCARD_TEST_CARD_BIN, QStringList{"--connect", clientEndpoint()} + arguments);
+    process->waitForStarted(5000);
+    processes_.push_back(std::move(process));
+    return processes_.back().get();
+}
+
+QProcessEnvironment PcscRig::clientEnvironment() const
+{
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert("PCSCLITE_CSOCK_NAME", dir_.filePath("run/pcscd.comm"));
+    environment.remove("LD_PRELOAD");
+    return environment;
+}
+
+ToolResult PcscRig::run(const QString& program, const QStringList& arguments, int timeoutMs,
+                        const QByteArray& input)
+{
+    QProcess process;
+    process.setProcessEnvironment(clientEnvironment());
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    process.start(program, arguments);
+    if (!process.waitForStarted(5000))
+        return {-1, program + " did not start: " + process.errorString()};
+    process.write(input);
+    process.closeWriteChannel();
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished();
+        return {-1, program + " hung\n" + QString::fromUtf8(process.readAll())};
+    }
+    return {process.exitCode(), QString::fromUtf8(process.readAll())};
+}
+
+QProcess* PcscRig::startOpensc(const QStringList& arguments)
+{
+    auto process = std::make_unique<QProcess>();
+    process->setProcessEnvironment(clientEnvironment());
+    process->setProcessChannelMode(QProcess::MergedChannels);
+    process->start("opensc-tool", arguments);
+    process->waitForStarted(5000);
+    processes_.push_back(std::move(process));
+    return processes_.back().get();
+}
+
+QString PcscRig::serverLog() const
+{
+    QFile file(dir_.filePath("server.log"));
+    return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
+}
+
+QString PcscRig::pcscdLog() const
+{
+    QFile file(dir_.filePath("pcscd.log"));
+    return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
+}
+
+QString receivedBytes(const QString& openscOutput, int occurrence)
+{
+    // "Received (SW1=0x90, SW2=0x00):" then lines of up to 16 hex bytes and an ASCII column.
+    const QStringList lines = openscOutput.split('\n');
+    int seen = -1;
+    QStringList bytes;
+    bool collecting = false;
+    static const QRegularExpression hexLine("^((?:[0-9A-F]{2} )+)");
+    for (const QString& line : lines) {
+        if (line.startsWith("Received")) {
+            if (collecting)
+                break;
+            collecting = ++seen == occurrence;
+            continue;
+        }
+        if (!collecting)
+            continue;
+        const auto match = hexLine.match(line);
+        if (!match.hasMatch())
+            break;
+        // The dump has 16 bytes per line; the ASCII column follows after the hex.
+        bytes << match.captured(1).trimmed().split(' ').mid(0, 16);
+    }
+    return bytes.join(' ');
+}
+
+} // namespace vscard::test

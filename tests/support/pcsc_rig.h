@@ -1,0 +1,60 @@
+// The real parts of a system test, really started: server-ccid, a private pcscd in its own
+// mount namespace loading our driver, scripted VSCard clients, and OpenSC's tools pointed at
+// that pcscd. Everything stops when the rig goes out of scope.
+#pragma once
+
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+#include <QTemporaryDir>
+
+#include <memory>
+#include <vector>
+
+namespace vscard::test {
+
+struct ToolResult {
+    int exitCode = -1;
+    QString output; // stdout and stderr together
+};
+
+class PcscRig {
+public:
+    explicit PcscRig(int slots = 4);
+    ~PcscRig();
+
+    // Starts server-ccid and pcscd; false (with the reason in error()) if either fails.
+    bool start();
+    bool startServer();
+    void stopServer();
+    // A scripted client: vscard-test-card with these arguments, connected to the server.
+    QProcess* startClient(const QStringList& arguments);
+
+    ToolResult run(const QString& program, const QStringList& arguments, int timeoutMs = 30000,
+                   const QByteArray& input = {});
+    ToolResult opensc(const QStringList& arguments) { return run("opensc-tool", arguments); }
+    // Runs opensc-tool in the background, for a test that acts while it waits.
+    QProcess* startOpensc(const QStringList& arguments);
+
+    const QString& error() const { return error_; }
+    QString serverLog() const;
+    QString pcscdLog() const;
+    QString clientEndpoint() const { return "unix:" + dir_.filePath("vscard.sock"); }
+    QString pcscSocket() const { return dir_.filePath("pcsc.sock"); }
+
+private:
+    QProcess* spawn(const QString& program, const QStringList& arguments, const QString& logName);
+    QProcessEnvironment clientEnvironment() const;
+
+    int slots_;
+    QTemporaryDir dir_;
+    QString error_;
+    QProcess* server_ = nullptr;
+    QProcess* pcscd_ = nullptr;
+    std::vector<std::unique_ptr<QProcess>> processes_;
+};
+
+// Hex bytes of opensc-tool's "Received" dump for one -s command, e.g. "B0 B1 ...".
+QString receivedBytes(const QString& openscOutput, int occurrence = 0);
+
+} // namespace vscard::test

@@ -1,0 +1,216 @@
+// server-ccid through a real private pcscd, judged by OpenSC's opensc-tool: readers, ATRs,
+// byte-exact APDU round trips, extended APDUs, a client killed mid-APDU, a server restarted
+// under a running pcscd.
+#include "pcsc_rig.h"
+
+#include <QtTest>
+
+#include <csignal>
+
+using vscard::test::PcscRig;
+using vscard::test::receivedBytes;
+
+namespace {
+
+const QString kCacAtr = "3B7A18000073667465206364313434";
+const QString kT1OnlyAtr = "3B858131FE457673637264FE";
+const QString kDualAtr = "3B94968031804564 75616C6A";
+
+QString colonAtr(QString hex)
+{
+    hex.remove(' ');
+    QStringList pairs;
+    for (int i = 0; i < hex.size(); i += 2)
+        pairs << hex.mid(i, 2).toLower();
+    return pairs.join(':');
+}
+
+// Waits until the client has added its readers and inserted its cards.
+bool waitReady(QProcess* client)
+{
+    QByteArray seen;
+    for (int waited = 0; waited < 15000; waited += 50) {
+        client->waitForReadyRead(50);
+        seen += client->readAllStandardOutput();
+        if (seen.contains("ready\n"))
+            return true;
+        if (client->state() == QProcess::NotRunning)
+            break;
+    }
+    qWarning("client not ready: %s %s", seen.constData(),
+             client->readAllStandardError().constData());
+    return false;
+}
+
+// opensc-tool -l until the reader line says what we expect; pcscd learns of cards by events.
+bool waitForReaderState(PcscRig& rig, int reader, bool cardPresent)
+{
+    const QString expected =
+        QStringLiteral("%1    %2").arg(reader).arg(cardPresent ? "Yes" : "No ");
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (rig.opensc({"-l"}).output.contains(expected))
+            return true;
+        QTest::qWait(100);
+    }
+    return false;
+}
+
+// The response scriptor printed after "< ", hex bytes only (it wraps long ones over lines).
+QString scriptorResponse(const QString& output)
+{
+    const int start = output.lastIndexOf("< ");
+    if (start < 0)
+        return {};
+    QString response = output.mid(start + 2);
+    response.truncate(response.indexOf(" : "));
+    return response.simplified();
+}
+
+} // namespace
+
+class TestPcscSystem : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void opensc_threeCards_listedWithTheirAtrs();
+    void opensc_everyApduCase_roundTripsByteExact_data();
+    void opensc_everyApduCase_roundTripsByteExact();
+    void opensc_extendedApdu_passesOnlyToExtendedClient();
+    void clientKilledMidApdu_transmitFailsAndCardGone();
+    void serverRestarted_underRunningPcscd_readersComeBack();
+    void cardRemovedAndInserted_seenByPcscd();
+};
+
+void TestPcscSystem::opensc_threeCards_listedWithTheirAtrs()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QProcess* client = rig.startClient({"--reader", "CAC=" + kCacAtr, "--reader",
+                                        "T1=" + kT1OnlyAtr, "--reader", "Dual=" + kDualAtr});
+    QVERIFY(waitReady(client));
+    QVERIFY2(waitForReaderState(rig, 2, true), qPrintable(rig.opensc({"-l"}).output));
+    const QString list = rig.opensc({"-l"}).output;
+    QVERIFY2(list.contains("0    Yes             vscard 00 00"), qPrintable(list));
+    QVERIFY2(list.contains("1    Yes             vscard 00 01"), qPrintable(list));
+    QVERIFY2(list.contains("2    Yes             vscard 00 02"), qPrintable(list));
+    QVERIFY2(list.contains("3    No              vscard 00 03"), qPrintable(list));
+    const QString atrs[] = {kCacAtr, kT1OnlyAtr, kDualAtr};
+    for (int reader = 0; reader < 3; ++reader) {
+        const auto result = rig.opensc({"-r", QString::number(reader), "-a"});
+        QCOMPARE(result.exitCode, 0);
+        QCOMPARE(result.output.trimmed(), colonAtr(atrs[reader]));
+    }
+}
+
+void TestPcscSystem::opensc_everyApduCase_roundTripsByteExact_data()
+{
+    QTest::addColumn<QString>("atr");
+    // Over T=0 a case 4 command goes without Le (ISO 7816-3), so the card answers 61xx and
+    // OpenSC fetches all of it; over T=1 Le reaches the card and limits the answer.
+    QTest::addColumn<QString>("case4Answer");
+    QTest::newRow("CAC, T=0") << kCacAtr << "11 22 33";
+    QTest::newRow("T=1 only") << kT1OnlyAtr << "11 22";
+    QTest::newRow("dual protocol: pcscd picks T=1") << kDualAtr << "11 22";
+}
+
+void TestPcscSystem::opensc_everyApduCase_roundTripsByteExact()
+{
+    QFETCH(QString, atr);
+    QFETCH(QString, case4Answer);
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QVERIFY(waitReady(rig.startClient({"--reader", "card=" + atr})));
+    QVERIFY(waitForReaderState(rig, 0, true));
+    const auto result = rig.opensc({"-r", "0", "-s", "00 A4 04 00 02 3F 00 00", // case 4: echo
+                                    "-s", "00 B0 00 00 10",                     // case 2: INS + i
+                                    "-s", "80 CA 01 02 03 11 22 33 02", // case 4, Le shorter
+                                    "-s", "00 DA 01 02 02 AB CD",       // case 3: 61 02, then
+                                                                        // GET RESPONSE by OpenSC
+                                    "-s", "00 70 00 00"});              // case 1
+    QVERIFY2(result.exitCode == 0, qPrintable(result.output));
+    QCOMPARE(receivedBytes(result.output, 0), QString("3F 00"));
+    QCOMPARE(receivedBytes(result.output, 1),
+             QString("B0 B1 B2 B3 B4 B5 B6 B7 B8 B9 BA BB BC BD BE BF"));
+    QCOMPARE(receivedBytes(result.output, 2), case4Answer);
+    QCOMPARE(receivedBytes(result.output, 3), QString());
+    QCOMPARE(result.output.count("Received (SW1=0x90, SW2=0x00)"), 5);
+}
+
+void TestPcscSystem::opensc_extendedApdu_passesOnlyToExtendedClient()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QVERIFY(waitReady(rig.startClient({"--extended", "--reader", "ext=" + kT1OnlyAtr})));
+    QVERIFY(waitReady(rig.startClient({"--reader", "short=" + kT1OnlyAtr})));
+    QVERIFY(waitForReaderState(rig, 1, true));
+    // Case 4E: 300 data bytes, Le 0000.
+    QStringList data;
+    for (int i = 0; i < 300; ++i)
+        data << QString::asprintf("%02X", i & 0xFF);
+    const QString apdu = "00 CB 3F FF 00 01 2C " + data.join(' ') + " 00 00";
+
+    // OpenSC sends extended APDUs only to cards its drivers know, so scriptor (pcsc-tools)
+    // sends this one: it hands PC/SC the bytes as they are.
+    const auto extended =
+        rig.run("scriptor", {"-r", "vscard 00 00"}, 30000, apdu.toLatin1() + "\n");
+    QCOMPARE(scriptorResponse(extended.output), data.join(' ') + " 90 00");
+
+    // The other client announced no extended APDUs: the reader answers 6700 itself.
+    const auto refused = rig.run("scriptor", {"-r", "vscard 00 01"}, 30000, apdu.toLatin1() + "\n");
+    QCOMPARE(scriptorResponse(refused.output), QString("67 00"));
+    QVERIFY(rig.serverLog().contains("answered 6700 locally"));
+}
+
+void TestPcscSystem::clientKilledMidApdu_transmitFailsAndCardGone()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QProcess* client = rig.startClient({"--delay-ms", "60000", "--reader", "slow=" + kCacAtr});
+    QVERIFY(waitReady(client));
+    QVERIFY(waitForReaderState(rig, 0, true));
+    QProcess* waiting = rig.startOpensc({"-r", "0", "-s", "00 B0 00 00 04"});
+    // Kill the client the moment a command reaches it (OpenSC's first probe of the card), not
+    // after some guessed delay.
+    QByteArray seen;
+    QTRY_VERIFY_WITH_TIMEOUT((seen += client->readAllStandardOutput()).contains("apdu "), 20000);
+    ::kill(static_cast<pid_t>(client->processId()), SIGKILL);
+    QVERIFY(waiting->waitForFinished(20000));
+    const QString output = QString::fromUtf8(waiting->readAll());
+    QVERIFY2(!output.contains("Received (SW1=0x90"), qPrintable(output));
+    QVERIFY2(output.contains("Failed") || output.contains("failed") || waiting->exitCode() != 0,
+             qPrintable(output));
+    QVERIFY2(waitForReaderState(rig, 0, false), qPrintable(rig.opensc({"-l"}).output));
+    QVERIFY(rig.serverLog().contains("disconnected while a command waited for its card"));
+}
+
+void TestPcscSystem::serverRestarted_underRunningPcscd_readersComeBack()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QVERIFY(waitReady(rig.startClient({"--reader", "first=" + kCacAtr})));
+    QVERIFY(waitForReaderState(rig, 0, true));
+    rig.stopServer();
+    QVERIFY(waitForReaderState(rig, 0, false));
+    QVERIFY(rig.startServer());
+    QVERIFY(waitReady(rig.startClient({"--reader", "second=" + kDualAtr})));
+    QVERIFY2(waitForReaderState(rig, 0, true), qPrintable(rig.pcscdLog()));
+    QCOMPARE(rig.opensc({"-r", "0", "-a"}).output.trimmed(), colonAtr(kDualAtr));
+}
+
+void TestPcscSystem::cardRemovedAndInserted_seenByPcscd()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QProcess* client = rig.startClient({"--reader", "toggled=" + kCacAtr});
+    QVERIFY(waitReady(client));
+    QVERIFY(waitForReaderState(rig, 0, true));
+    client->write("remove 0\n");
+    QVERIFY(waitForReaderState(rig, 0, false));
+    client->write("insert 0\n");
+    QVERIFY(waitForReaderState(rig, 0, true));
+    const auto result = rig.opensc({"-r", "0", "-s", "00 B0 00 00 02"});
+    QCOMPARE(receivedBytes(result.output), QString("B0 B1"));
+}
+
+QTEST_GUILESS_MAIN(TestPcscSystem)
+#include "tst_pcsc_system.moc"
