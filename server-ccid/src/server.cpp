@@ -17,7 +17,12 @@ Server::Server(ServerOptions options, QObject* parent)
 {
 }
 
-Server::~Server() = default;
+Server::~Server()
+{
+    // Sessions and links refer to the registry, a member: they go first.
+    qDeleteAll(findChildren<ClientSession*>(Qt::FindDirectChildrenOnly));
+    qDeleteAll(findChildren<PcscLinkConnection*>(Qt::FindDirectChildrenOnly));
+}
 
 QString Server::start()
 {

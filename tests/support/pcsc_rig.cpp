@@ -27,6 +27,21 @@ PcscRig::PcscRig(int slots) : slots_(slots) {}
 
 PcscRig::~PcscRig()
 {
+    stopAll();
+    // Sanitizer reports of anything we started (our driver inside pcscd included) fail the
+    // test binary: a report nobody reads is no check at all.
+    for (const QString& name : QDir(dir_.path()).entryList({"*.log"}, QDir::Files)) {
+        QFile file(dir_.filePath(name));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray log = file.readAll();
+        if (log.contains("Sanitizer") || log.contains("runtime error:"))
+            qFatal("%s reports a sanitizer finding:\n%s", qPrintable(name), log.constData());
+    }
+}
+
+void PcscRig::stopAll()
+{
     // SIGINT lets pcscd close the driver's channels (SIGTERM would skip that).
     if (pcscd_ && pcscd_->state() != QProcess::NotRunning) {
         ::kill(static_cast<pid_t>(pcscd_->processId()), SIGINT);
@@ -50,7 +65,7 @@ QProcess* PcscRig::spawn(const QString& program, const QStringList& arguments,
     process->setProgram(program);
     process->setArguments(arguments);
     process->setProcessChannelMode(QProcess::SeparateChannels);
-    process->setStandardErrorFile(dir_.filePath(logName));
+    process->setStandardErrorFile(dir_.filePath(logName), QIODevice::Append);
     process->start();
     processes_.push_back(std::move(process));
     return processes_.back().get();
@@ -124,6 +139,8 @@ QProcess* PcscRig::startClient(const QStringList& arguments)
 {
     auto process = std::make_unique<QProcess>();
     process->setProcessChannelMode(QProcess::SeparateChannels);
+    process->setStandardErrorFile(
+        dir_.filePath(QStringLiteral("client-%1.log").arg(processes_.size())));
     process->start(VSCARD_TEST_CARD_BIN, QStringList{"--connect", clientEndpoint()} + arguments);
     process->waitForStarted(5000);
     processes_.push_back(std::move(process));

@@ -43,6 +43,7 @@ public:
     QString pcscSocket() const { return dir_.filePath("pcsc.sock"); }
 
 private:
+    void stopAll();
     QProcess* spawn(const QString& program, const QStringList& arguments, const QString& logName);
     QProcessEnvironment clientEnvironment() const;
 
