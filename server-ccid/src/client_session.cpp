@@ -32,6 +32,11 @@ std::optional<QString> atrProblem(const Bytes& atr)
     return std::nullopt;
 }
 
+QString quoted(const QString& name)
+{
+    return QLatin1Char('"') + name + QLatin1Char('"');
+}
+
 QString describe(const Message& message, trace::Direction direction)
 {
     return QString::fromStdString(trace::describeMessage(message, direction));
@@ -235,13 +240,14 @@ void ClientSession::handleReaderAdd(const Message& message)
         name = QStringLiteral("VSCard reader %1").arg(readerId); // libcacard sends no name
     const auto index = registry_.addReader(name, peer_, readerId);
     if (!index) {
-        qCWarning(lcServer).noquote() << "client" << peer_ << ": reader" << name << "refused, all"
-                                      << registry_.capacity() << "readers are taken";
+        qCWarning(lcServer).noquote()
+            << "client" << peer_ << ": reader" << quoted(name) << "refused, all"
+            << registry_.capacity() << "readers are taken";
         acknowledge(kUndefinedReaderId, ErrorCode::CannotAddMoreReaders);
         return;
     }
     readers_[readerId] = *index;
-    qCInfo(lcServer).noquote() << "client" << peer_ << "added reader" << readerId << name
+    qCInfo(lcServer).noquote() << "client" << peer_ << "added reader" << readerId << quoted(name)
                                << "in slot" << *index;
     acknowledge(readerId, ErrorCode::Success);
 }
