@@ -3,6 +3,7 @@
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
+#include <QRegularExpression>
 
 namespace vscard::server {
 
@@ -66,15 +67,13 @@ CommandLine parseCommandLine(const QStringList& arguments)
     parser.addOptions({helpOption, versionOption, listenOption, socketModeOption, maxReadersOption,
                        pcscSocketOption, pcscNameOption, traceOption, listOption});
 
-    // Help shows "server-ccid", not the path it was started by.
-    QStringList normalized = arguments;
-    if (!normalized.isEmpty())
-        normalized.first() = QStringLiteral("server-ccid");
-    if (!parser.parse(normalized))
+    if (!parser.parse(arguments))
         return failWith(parser.errorText());
     CommandLine result;
     if (parser.isSet(helpOption)) {
-        result.exitMessage = parser.helpText();
+        // The usage line names the program, not the path it was started by.
+        result.exitMessage =
+            parser.helpText().replace(QRegularExpression("^Usage: \\S+"), "Usage: server-ccid");
         return result;
     }
     if (parser.isSet(versionOption)) {
