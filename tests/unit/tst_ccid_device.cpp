@@ -141,6 +141,9 @@ private Q_SLOTS:
     void abort_pendingCommand_abortedAndLateAnswerDropped();
     void escape_withHandler_answersData();
     void slots_independent_concurrentCommands();
+    void tpdu_ppsRequest_echoedAsAccepted();
+    void tpdu_t0Card_tpduForwardedVerbatim();
+    void tpdu_t1Card_blocksUnwrappedAndWrapped();
 };
 
 void TestCcidDevice::command_everyType_answeredWithSpecReplyType_data()
@@ -535,6 +538,54 @@ void TestCcidDevice::slots_independent_concurrentCommands()
     first->answer(fromHex("01 9000"));
     QCOMPARE(harness.replies.back().slot, std::uint8_t{0});
     QCOMPARE(harness.replies.back().data, fromHex("019000"));
+}
+
+void TestCcidDevice::tpdu_ppsRequest_echoedAsAccepted()
+{
+    DeviceConfig config;
+    config.level = ExchangeLevel::Tpdu;
+    Harness harness(config);
+    auto card = std::make_shared<FakeCard>();
+    harness.device.insertCard(0, card, kDualAtr);
+    harness.send(type(MessageType::IccPowerOn), 0, 1, {}, {1, 0, 0});
+    const Message answer = harness.send(type(MessageType::XfrBlock), 0, 2, fromHex("FF119678"));
+    expectReply(answer, MessageType::DataBlock, 2, IccStatus::Active, CommandStatus::Ok);
+    QCOMPARE(answer.data, fromHex("FF119678"));
+    QVERIFY(card->transmitted.empty());
+}
+
+void TestCcidDevice::tpdu_t0Card_tpduForwardedVerbatim()
+{
+    DeviceConfig config;
+    config.level = ExchangeLevel::Tpdu;
+    Harness harness(config);
+    auto card = std::make_shared<FakeCard>();
+    harness.device.insertCard(0, card, kCacAtr);
+    harness.send(type(MessageType::IccPowerOn), 0, 1);
+    harness.send(type(MessageType::XfrBlock), 0, 2, fromHex("00A4040002A000"));
+    QCOMPARE(card->transmitted, std::vector<Bytes>{fromHex("00A4040002A000")});
+    card->answer(fromHex("6112"));
+    QCOMPARE(harness.replies.back().data, fromHex("6112"));
+}
+
+void TestCcidDevice::tpdu_t1Card_blocksUnwrappedAndWrapped()
+{
+    DeviceConfig config;
+    config.level = ExchangeLevel::Tpdu;
+    Harness harness(config);
+    auto card = std::make_shared<FakeCard>();
+    harness.device.insertCard(0, card, kT1OnlyAtr);
+    harness.send(type(MessageType::IccPowerOn), 0, 1);
+    harness.send(type(MessageType::SetParameters), 0, 2, fromHex("11100045 00FE00"), {1, 0, 0});
+    // libccid's IFSD negotiation, then its first I-block, byte for byte.
+    QCOMPARE(harness.send(type(MessageType::XfrBlock), 0, 3, fromHex("00C101FE3E")).data,
+             fromHex("00E101FE1E"));
+    harness.send(type(MessageType::XfrBlock), 0, 4, fromHex("00000500A4040000A5"));
+    QCOMPARE(card->transmitted, std::vector<Bytes>{fromHex("00A4040000")});
+    card->answer(fromHex("9000"));
+    expectReply(harness.replies.back(), MessageType::DataBlock, 4, IccStatus::Active,
+                CommandStatus::Ok);
+    QCOMPARE(harness.replies.back().data, fromHex("0000029000 92"));
 }
 
 QTEST_APPLESS_MAIN(TestCcidDevice)

@@ -1,6 +1,7 @@
 #include "vscard/ccid/ccid_device.h"
 
 #include "vscard/atr.h"
+#include "vscard/ccid/t1_card_side.h"
 
 namespace vscard::ccid {
 
@@ -40,6 +41,23 @@ ProtocolParameters parametersFromAtr(ByteView atrBytes)
     return parameters;
 }
 
+// A PPS request (ISO 7816-3 9): PPSS FF, PPS0, the optional PPS1..3 it announces, PCK.
+bool isPpsRequest(ByteView data)
+{
+    if (data.size() < 3 || data[0] != 0xFF)
+        return false;
+    const std::size_t optional = ((data[1] >> 4) & 1) + ((data[1] >> 5) & 1) + ((data[1] >> 6) & 1);
+    std::uint8_t check = 0;
+    for (std::uint8_t byte : data)
+        check ^= byte;
+    return data.size() == 3 + optional && check == 0;
+}
+
+bool usesCrc(const ProtocolParameters& parameters)
+{
+    return parameters.protocol == 1 && (parameters.tcck & 0x01) != 0;
+}
+
 bool atrOffersProtocol(ByteView atrBytes, std::uint8_t protocol)
 {
     const auto atr = Atr::parse(atrBytes);
@@ -55,6 +73,7 @@ struct CcidDevice::Slot {
     bool powered = false;
     ProtocolParameters defaults;
     ProtocolParameters current;
+    T1CardSide t1;                  // the block protocol, on a TPDU-level reader
     std::optional<Message> pending; // the command waiting for the card
     std::uint64_t generation = 0;   // moves on with every card and every card operation
     unsigned pulsesWaited = 0;
@@ -210,6 +229,7 @@ void CcidDevice::powerOn(Slot& slot, const Message& command)
         }
         target.powered = true;
         target.current = target.defaults;
+        target.t1.reset(usesCrc(target.current));
         reply(makeReply(waiting, MessageType::DataBlock, IccStatus::Active, CommandStatus::Ok, 0, 0,
                         target.atr));
     };
@@ -255,34 +275,62 @@ void CcidDevice::xfrBlock(Slot& slot, const Message& command)
         fail(command, error::BadLength);
         return;
     }
-    if (command.data.size() > kMaxShortApduSize && !slot.port->acceptsExtendedApdu()) {
+    if (config_.level == ExchangeLevel::Tpdu) {
+        if (isPpsRequest(command.data)) {
+            // The reader negotiates nothing with a virtual card: every PPS is accepted as asked.
+            reply(makeReply(command, MessageType::DataBlock, IccStatus::Active, CommandStatus::Ok,
+                            0, 0, command.data));
+            return;
+        }
+        if (slot.current.protocol == 1) {
+            auto step = slot.t1.onBlock(command.data);
+            if (step.reply) {
+                reply(makeReply(command, MessageType::DataBlock, IccStatus::Active,
+                                CommandStatus::Ok, 0, 0, std::move(*step.reply)));
+                return;
+            }
+            forwardApdu(slot, command, std::move(*step.apdu), [](Slot& target, Bytes response) {
+                return target.t1.responseBlock(response);
+            });
+            return;
+        }
+        // T=0: the TPDU is the command as the card takes it; 61xx/6Cxx go back as they are.
+    }
+    forwardApdu(slot, command, command.data, [](Slot&, Bytes response) { return response; });
+}
+
+void CcidDevice::forwardApdu(Slot& slot, const Message& command, Bytes apdu,
+                             std::function<Bytes(Slot&, Bytes)> toReplyData)
+{
+    if (apdu.size() > kMaxShortApduSize && !slot.port->acceptsExtendedApdu()) {
         // The card side cannot take it (libcacard's vscclient would overflow): answer as a card
         // that refuses the length would.
         if (output_.log)
-            output_.log("slot " + std::to_string(slot.index) + ": " +
-                        std::to_string(command.data.size()) +
+            output_.log("slot " + std::to_string(slot.index) + ": " + std::to_string(apdu.size()) +
                         "-byte command answered 6700 locally: the card side has no extended "
                         "APDUs");
         reply(makeReply(command, MessageType::DataBlock, IccStatus::Active, CommandStatus::Ok, 0, 0,
-                        Bytes{0x67, 0x00}));
+                        toReplyData(slot, Bytes{0x67, 0x00})));
         return;
     }
     startCardOperation(
         slot, command,
-        [data = command.data](CardPort& port, CardPort::Completion done) {
-            port.transmit(data, std::move(done));
+        [apdu = std::move(apdu)](CardPort& port, CardPort::Completion done) {
+            port.transmit(apdu, std::move(done));
         },
-        [this](Slot& target, const Message& waiting, Bytes response) {
-            if (response.size() + kHeaderSize > config_.maxMessageSize) {
+        [this, toReplyData = std::move(toReplyData)](Slot& target, const Message& waiting,
+                                                     Bytes response) {
+            Bytes data = toReplyData(target, std::move(response));
+            if (data.size() + kHeaderSize > config_.maxMessageSize) {
                 if (output_.log)
                     output_.log("slot " + std::to_string(target.index) + ": response of " +
-                                std::to_string(response.size()) +
+                                std::to_string(data.size()) +
                                 " bytes exceeds dwMaxCCIDMessageLength");
                 fail(waiting, error::XfrOverrun);
                 return;
             }
             reply(makeReply(waiting, MessageType::DataBlock, target.status(), CommandStatus::Ok, 0,
-                            0, std::move(response)));
+                            0, std::move(data)));
         });
 }
 
@@ -309,6 +357,7 @@ void CcidDevice::parameters(Slot& slot, const Message& command)
             return;
         }
         slot.current = *requested;
+        slot.t1.setCrc(usesCrc(slot.current));
     } else if (!slot.port) {
         fail(command, error::IccMute);
         return;

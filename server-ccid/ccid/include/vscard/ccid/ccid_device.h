@@ -88,6 +88,9 @@ private:
     void powerOn(Slot& slot, const Message& command);
     void powerOff(Slot& slot, const Message& command);
     void xfrBlock(Slot& slot, const Message& command);
+    // Sends an APDU to the card; toReplyData turns its response into the DataBlock's data.
+    void forwardApdu(Slot& slot, const Message& command, Bytes apdu,
+                     std::function<Bytes(Slot&, Bytes)> toReplyData);
     void parameters(Slot& slot, const Message& command);
     void escape(const Message& command);
     void slotStatus(const Slot& slot, const Message& command);
