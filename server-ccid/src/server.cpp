@@ -3,6 +3,7 @@
 #include "client_session.h"
 #include "logging.h"
 #include "pcsc_link.h"
+#include "serial_link.h"
 #include "stream_listener.h"
 #include "vscard/ccid/link_wire.h"
 
@@ -44,6 +45,11 @@ QString Server::start()
             return problem;
         connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
         qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << endpoint.path;
+    }
+    for (const auto& option : options_.serialLinks) {
+        auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_, this);
+        if (const QString problem = link->start(); !problem.isEmpty())
+            return problem;
     }
     return {};
 }

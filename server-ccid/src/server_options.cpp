@@ -1,5 +1,6 @@
 #include "server_options.h"
 
+#include "serial_link.h"
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
@@ -54,6 +55,12 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "The FRIENDLYNAME of the reader.conf entry, to name PC/SC slots in logs and --list. "
         "Default: vscard.",
         "NAME", "vscard");
+    const QCommandLineOption serialLinkOption(
+        "serial-link",
+        "Offer the readers to libccid's serial driver on a pseudo-terminal reached through the "
+        "symlink PATH (reader.conf DEVICENAME PATH:PROFILE, LIBPATH libccidtwin.so). PROFILE: "
+        "GemPCTwin (one slot, the default) or GemCorePOSPro (five slots). Repeatable.",
+        "PATH[:PROFILE]");
     const QCommandLineOption traceOption(
         "trace",
         "Log every message of the matching categories, decoded (PINs masked): comma-separated "
@@ -65,7 +72,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "Ask the server running on --pcsc-socket which reader sits in which PC/SC slot, print "
         "it and exit.");
     parser.addOptions({helpOption, versionOption, listenOption, socketModeOption, maxReadersOption,
-                       pcscSocketOption, pcscNameOption, traceOption, listOption});
+                       pcscSocketOption, pcscNameOption, serialLinkOption, traceOption,
+                       listOption});
 
     if (!parser.parse(arguments))
         return failWith(parser.errorText());
@@ -105,6 +113,21 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (parser.isSet(pcscSocketOption))
         options.pcscSocket = parser.value(pcscSocketOption);
     options.pcscName = parser.value(pcscNameOption);
+    for (const QString& spec : parser.values(serialLinkOption)) {
+        const int colon = spec.lastIndexOf(QLatin1Char(':'));
+        ServerOptions::SerialLinkOption link{spec, QStringLiteral("GemPCTwin")};
+        if (colon > 0) {
+            link.path = spec.left(colon);
+            link.profile = spec.mid(colon + 1);
+        }
+        const auto profile = serialProfile(link.profile);
+        if (link.path.isEmpty() || !profile)
+            return failWith(QStringLiteral("--serial-link %1: expected PATH[:GemPCTwin] or "
+                                           "PATH:GemCorePOSPro")
+                                .arg(spec));
+        link.profile = profile->name;
+        options.serialLinks.append(link);
+    }
     options.trace = parser.value(traceOption);
     options.list = parser.isSet(listOption);
     if (options.list && !options.pcscSocket)

@@ -17,6 +17,11 @@ struct ServerOptions {
     int maxReaders = 8;
     std::optional<QString> pcscSocket;
     QString pcscName = QStringLiteral("vscard");
+    struct SerialLinkOption {
+        QString path;
+        QString profile;
+    };
+    QList<SerialLinkOption> serialLinks;
     QString trace;
     bool list = false;
 };

@@ -23,7 +23,24 @@ bool waitForFile(const QString& path, int timeoutMs)
 
 } // namespace
 
-PcscRig::PcscRig(int slots) : slots_(slots) {}
+PcscRig::PcscRig(int slots, QStringList serialProfiles)
+    : slots_(slots), serialProfiles_(std::move(serialProfiles))
+{
+}
+
+bool PcscRig::waitForCard(const QString& readerName, bool present)
+{
+    const QRegularExpression line(
+        QStringLiteral("^\\d+\\s+%1\\s+.*%2$")
+            .arg(present ? "Yes" : "No", QRegularExpression::escape(readerName)),
+        QRegularExpression::MultilineOption);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (line.match(opensc({"-l"}).output).hasMatch())
+            return true;
+        QTest::qWait(100);
+    }
+    return false;
+}
 
 PcscRig::~PcscRig()
 {
@@ -73,10 +90,11 @@ QProcess* PcscRig::spawn(const QString& program, const QStringList& arguments,
 
 bool PcscRig::startServer()
 {
-    server_ =
-        spawn(VSCARD_SERVER_BIN,
-              {"--listen", clientEndpoint(), "--pcsc-socket", pcscSocket(), "--trace", "vscard.*"},
-              "server.log");
+    QStringList arguments{"--listen",   clientEndpoint(), "--pcsc-socket",
+                          pcscSocket(), "--trace",        "vscard.*"};
+    for (const QString& profile : serialProfiles_)
+        arguments << "--serial-link" << dir_.filePath("tty-" + profile) + ":" + profile;
+    server_ = spawn(VSCARD_SERVER_BIN, arguments, "server.log");
     if (!server_->waitForStarted(5000) || !waitForFile(pcscSocket(), 10000)) {
         error_ = "server-ccid did not start: " + serverLog();
         return false;
@@ -109,6 +127,12 @@ bool PcscRig::start()
                      .arg(slots_)
                      .arg(VSCARD_IFD_LIB)
                      .toUtf8());
+    // The stock libccid serial driver on server-ccid's ptys (the symlinks exist once the
+    // server runs, before pcscd starts).
+    for (const QString& profile : serialProfiles_)
+        config.write(QStringLiteral("\nFRIENDLYNAME \"%1\"\nDEVICENAME %2:%1\nLIBPATH %3\n")
+                         .arg(profile, dir_.filePath("tty-" + profile), VSCARD_LIBCCIDTWIN)
+                         .toUtf8());
     config.close();
     if (!startServer())
         return false;

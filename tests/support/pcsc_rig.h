@@ -20,7 +20,9 @@ struct ToolResult {
 
 class PcscRig {
 public:
-    explicit PcscRig(int slots = 4);
+    // slots: the vscard driver's pool. serialProfiles: libccid serial readers to add, each on
+    // its own --serial-link pty, named after its profile ("GemPCTwin 00 00", ...).
+    explicit PcscRig(int slots = 4, QStringList serialProfiles = {});
     ~PcscRig();
 
     // Starts server-ccid and pcscd; false (with the reason in error()) if either fails.
@@ -33,6 +35,8 @@ public:
     ToolResult run(const QString& program, const QStringList& arguments, int timeoutMs = 30000,
                    const QByteArray& input = {});
     ToolResult opensc(const QStringList& arguments) { return run("opensc-tool", arguments); }
+    // opensc-tool -l until the named PC/SC reader shows a card (or no card).
+    bool waitForCard(const QString& readerName, bool present);
     // Runs opensc-tool in the background, for a test that acts while it waits.
     QProcess* startOpensc(const QStringList& arguments);
 
@@ -48,6 +52,7 @@ private:
     QProcessEnvironment clientEnvironment() const;
 
     int slots_;
+    QStringList serialProfiles_;
     QTemporaryDir dir_;
     QString error_;
     QProcess* server_ = nullptr;
