@@ -23,9 +23,10 @@ QString describeCcid(const Bytes& bytes)
 } // namespace
 
 PcscLinkConnection::PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry,
-                                       QString pcscName, QObject* parent)
+                                       QString pcscName, ccid::UsbmonCapture* capture,
+                                       QObject* parent)
     : QObject(parent), socket_(socket), peer_(std::move(peer)), registry_(registry),
-      pcscName_(std::move(pcscName))
+      pcscName_(std::move(pcscName)), capture_(capture)
 {
     socket->setParent(this);
     connect(socket, &QIODevice::readyRead, this, &PcscLinkConnection::onReadyRead);
@@ -110,6 +111,7 @@ void PcscLinkConnection::handle(const link::Frame& frame)
         }
         if (lcCcid().isDebugEnabled())
             qCDebug(lcCcid).noquote() << "pcscd ->" << describeCcid(frame.payload);
+        tap_.command(frame.payload);
         device_->handleCommand(frame.payload);
         return;
     case link::FrameKind::ListRequest: {
@@ -141,14 +143,21 @@ void PcscLinkConnection::startDevice(std::uint32_t slots)
     output.bulkIn = [this](const Bytes& reply) {
         if (lcCcid().isDebugEnabled())
             qCDebug(lcCcid).noquote() << "pcscd <-" << describeCcid(reply);
+        tap_.reply(reply);
         sendFrame(link::FrameKind::Bulk, reply);
     };
     output.interrupt = [this](const Bytes& notification) {
+        tap_.interrupt(notification);
         sendFrame(link::FrameKind::Interrupt, notification);
     };
     output.log = [this](const std::string& line) {
         qCWarning(lcCcid).noquote() << "pcscd link" << peer_ << ":" << QString::fromStdString(line);
     };
+    ccid::ClassDescriptor descriptor;
+    descriptor.maxSlotIndex = static_cast<std::uint8_t>(slots - 1);
+    descriptor.features = ccid::kApduLevelFeatures;
+    descriptor.maxBusySlots = static_cast<std::uint8_t>(slots);
+    tap_ = ccid::CaptureTap(capture_, descriptor);
     device_ = std::make_unique<ccid::CcidDevice>(config, output);
     write(
         link::encodeGreeting(link::FrameKind::Welcome, link::Greeting{link::kLinkVersion, slots}));

@@ -4,6 +4,7 @@
 
 #include "reader_registry.h"
 #include "vscard/ccid/link_wire.h"
+#include "vscard/ccid/usbmon_capture.h"
 
 #include <QIODevice>
 #include <QObject>
@@ -20,7 +21,7 @@ class PcscLinkConnection : public QObject {
 public:
     // Takes ownership of the socket. pcscName is the reader.conf FRIENDLYNAME, for --list.
     PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry, QString pcscName,
-                       QObject* parent = nullptr);
+                       ccid::UsbmonCapture* capture, QObject* parent = nullptr);
     ~PcscLinkConnection() override;
 
 public Q_SLOTS:
@@ -45,6 +46,8 @@ private:
     QString pcscName_;
     link::FrameDecoder decoder_;
     std::unique_ptr<ccid::CcidDevice> device_;
+    ccid::UsbmonCapture* capture_;
+    ccid::CaptureTap tap_;
     QTimer pulseTimer_;
     bool closed_ = false;
 };

@@ -49,10 +49,15 @@ std::optional<SerialProfile> serialProfile(const QString& name)
 }
 
 SerialLink::SerialLink(QString linkPath, SerialProfile profile, ReaderRegistry& registry,
-                       QObject* parent)
+                       ccid::UsbmonCapture* capture, QObject* parent)
     : QObject(parent), linkPath_(std::move(linkPath)), profile_(std::move(profile)),
       registry_(registry), decoder_(kGemPcMaxMessage)
 {
+    ccid::ClassDescriptor descriptor;
+    descriptor.maxSlotIndex = static_cast<std::uint8_t>(profile_.slots - 1);
+    descriptor.features = ccid::kGemPcSerialFeatures;
+    descriptor.maxMessageLength = kGemPcMaxMessage;
+    tap_ = ccid::CaptureTap(capture, descriptor);
 }
 
 SerialLink::~SerialLink()
@@ -93,6 +98,7 @@ QString SerialLink::start()
     output.bulkIn = [this](const Bytes& reply) {
         if (lcCcid().isDebugEnabled())
             qCDebug(lcCcid).noquote() << "serial <-" << describeCcid(reply);
+        tap_.reply(reply);
         write(ccid::encodeSerialFrame(reply));
     };
     // libccid learns of cards by polling GetSlotStatus; the line carries no interrupts.
@@ -139,6 +145,7 @@ void SerialLink::onReadable()
             write(ccid::encodeSerialFrame(message));
         if (lcCcid().isDebugEnabled())
             qCDebug(lcCcid).noquote() << "serial ->" << describeCcid(message);
+        tap_.command(message);
         device_->handleCommand(message);
     }
 }

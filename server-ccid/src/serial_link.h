@@ -5,6 +5,7 @@
 
 #include "reader_registry.h"
 #include "vscard/ccid/serial_wire.h"
+#include "vscard/ccid/usbmon_capture.h"
 
 #include <QByteArray>
 #include <QObject>
@@ -32,7 +33,7 @@ class SerialLink : public QObject {
 
 public:
     SerialLink(QString linkPath, SerialProfile profile, ReaderRegistry& registry,
-               QObject* parent = nullptr);
+               ccid::UsbmonCapture* capture, QObject* parent = nullptr);
     ~SerialLink() override;
 
     // Creates the pty and the symlink; an empty string on success, else why not.
@@ -55,6 +56,7 @@ private:
     QByteArray unsent_;
     ccid::SerialFrameDecoder decoder_;
     std::unique_ptr<ccid::CcidDevice> device_;
+    ccid::CaptureTap tap_;
     QTimer pulseTimer_;
 };
 

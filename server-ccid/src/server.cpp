@@ -27,6 +27,12 @@ Server::~Server()
 
 QString Server::start()
 {
+    if (options_.pcap) {
+        auto capture = ccid::UsbmonCapture::create(options_.pcap->toStdString());
+        if (!capture)
+            return QStringLiteral("--pcap %1").arg(QString::fromStdString(capture.error()));
+        capture_ = std::move(capture).value();
+    }
     for (const Endpoint& endpoint : options_.listen) {
         auto* listener = new StreamListener(endpoint, options_.socketMode, this);
         if (const QString problem = listener->listen(); !problem.isEmpty())
@@ -47,7 +53,8 @@ QString Server::start()
         qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << endpoint.path;
     }
     for (const auto& option : options_.serialLinks) {
-        auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_, this);
+        auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_,
+                                    capture_.get(), this);
         if (const QString problem = link->start(); !problem.isEmpty())
             return problem;
     }
@@ -71,7 +78,8 @@ void Server::acceptClient(QIODevice* socket, const QString& peer)
 
 void Server::acceptDriver(QIODevice* socket, const QString& peer)
 {
-    auto* link = new PcscLinkConnection(socket, peer, registry_, options_.pcscName, this);
+    auto* link =
+        new PcscLinkConnection(socket, peer, registry_, options_.pcscName, capture_.get(), this);
     onSocketClosed(socket, link, [link] { link->onDisconnected(); });
     connect(link, &PcscLinkConnection::finished, link, &QObject::deleteLater);
 }

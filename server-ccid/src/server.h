@@ -3,9 +3,12 @@
 
 #include "reader_registry.h"
 #include "server_options.h"
+#include "vscard/ccid/usbmon_capture.h"
 
 #include <QList>
 #include <QObject>
+
+#include <memory>
 
 namespace vscard::server {
 
@@ -29,6 +32,7 @@ private:
 
     ServerOptions options_;
     ReaderRegistry registry_;
+    std::unique_ptr<ccid::UsbmonCapture> capture_; // --pcap
     QList<StreamListener*> clientListeners_;
     StreamListener* driverListener_ = nullptr;
 };

@@ -67,12 +67,17 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "globs over vscard.wire (VSCard), vscard.ccid (CCID), vscard.pcsc, vscard.server; "
         "a leading - excludes. Example: --trace 'vscard.*'.",
         "GLOBS");
+    const QCommandLineOption pcapOption(
+        "pcap",
+        "Write the CCID traffic of every link to FILE as a USB capture (usbmon, pcap link type "
+        "220), PINs masked: tshark -r FILE -d usbccid.subdissector,iso7816 decodes it.",
+        "FILE");
     const QCommandLineOption listOption(
         "list",
         "Ask the server running on --pcsc-socket which reader sits in which PC/SC slot, print "
         "it and exit.");
     parser.addOptions({helpOption, versionOption, listenOption, socketModeOption, maxReadersOption,
-                       pcscSocketOption, pcscNameOption, serialLinkOption, traceOption,
+                       pcscSocketOption, pcscNameOption, serialLinkOption, traceOption, pcapOption,
                        listOption});
 
     if (!parser.parse(arguments))
@@ -129,6 +134,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
         options.serialLinks.append(link);
     }
     options.trace = parser.value(traceOption);
+    if (parser.isSet(pcapOption))
+        options.pcap = parser.value(pcapOption);
     options.list = parser.isSet(listOption);
     if (options.list && !options.pcscSocket)
         return failWith(QStringLiteral("--list needs --pcsc-socket PATH"));

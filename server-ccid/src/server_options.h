@@ -23,6 +23,7 @@ struct ServerOptions {
     };
     QList<SerialLinkOption> serialLinks;
     QString trace;
+    std::optional<QString> pcap;
     bool list = false;
 };
 

@@ -94,7 +94,7 @@ bool PcscRig::startServer()
                           pcscSocket(), "--trace",        "vscard.*"};
     for (const QString& profile : serialProfiles_)
         arguments << "--serial-link" << dir_.filePath("tty-" + profile) + ":" + profile;
-    server_ = spawn(VSCARD_SERVER_BIN, arguments, "server.log");
+    server_ = spawn(VSCARD_SERVER_BIN, arguments + extraServerArguments, "server.log");
     if (!server_->waitForStarted(5000) || !waitForFile(pcscSocket(), 10000)) {
         error_ = "server-ccid did not start: " + serverLog();
         return false;

@@ -25,6 +25,10 @@ public:
     explicit PcscRig(int slots = 4, QStringList serialProfiles = {});
     ~PcscRig();
 
+    // Added to server-ccid's command line (set before start()).
+    QStringList extraServerArguments;
+    QString filePath(const QString& name) const { return dir_.filePath(name); }
+
     // Starts server-ccid and pcscd; false (with the reason in error()) if either fails.
     bool start();
     bool startServer();

@@ -79,6 +79,9 @@ private Q_SLOTS:
     void clientKilledMidApdu_transmitFailsAndCardGone();
     void serverRestarted_underRunningPcscd_readersComeBack();
     void cardRemovedAndInserted_seenByPcscd();
+    void pcap_tsharkDecodesCcidAndApdus_pinMasked();
+    void slowCard_timeExtensionKeepsCommandAlive();
+    void slots_concurrent_oneBusySlotDoesNotBlockAnother();
 };
 
 void TestPcscSystem::opensc_threeCards_listedWithTheirAtrs()
@@ -210,6 +213,65 @@ void TestPcscSystem::cardRemovedAndInserted_seenByPcscd()
     QVERIFY(waitForReaderState(rig, 0, true));
     const auto result = rig.opensc({"-r", "0", "-s", "00 B0 00 00 02"});
     QCOMPARE(receivedBytes(result.output), QString("B0 B1"));
+}
+
+void TestPcscSystem::pcap_tsharkDecodesCcidAndApdus_pinMasked()
+{
+    PcscRig rig;
+    const QString capture = rig.filePath("ccid.pcap");
+    rig.extraServerArguments = {"--pcap", capture};
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QVERIFY(waitReady(rig.startClient({"--reader", "card=" + kCacAtr})));
+    QVERIFY(waitForReaderState(rig, 0, true));
+    const auto result =
+        rig.opensc({"-r", "0", "-s", "00 20 00 80 04 31 32 33 34", "-s", "00 B0 00 00 04"});
+    QVERIFY2(result.exitCode == 0, qPrintable(result.output));
+
+    // tshark finds the CCID reader from the capture's own descriptor: no -d for usbccid.
+    const auto decoded = rig.run("tshark", {"-r", capture, "-d", "usbccid.subdissector,iso7816",
+                                            "-Y", "usbccid", "-T", "fields", "-E", "separator=,",
+                                            "-e", "usbccid.bMessageType", "-e", "iso7816.apdu.ins",
+                                            "-e", "iso7816.apdu.body", "-e", "iso7816.apdu.sw1"});
+    QVERIFY2(decoded.exitCode == 0, qPrintable(decoded.output));
+    const QStringList lines = decoded.output.split('\n');
+    QVERIFY2(lines.contains("0x6f,0x20,2a2a2a2a,"), qPrintable(decoded.output)); // PIN masked
+    QVERIFY2(lines.contains("0x6f,0xb0,,"), qPrintable(decoded.output));
+    QVERIFY2(lines.contains("0x80,,b0b1b2b3,0x90"), qPrintable(decoded.output));
+    QVERIFY2(lines.contains("0x62,,,"), qPrintable(decoded.output)); // IccPowerOn
+    QFile file(capture);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QVERIFY(!file.readAll().contains(QByteArray::fromHex("002000800431323334")));
+}
+
+void TestPcscSystem::slowCard_timeExtensionKeepsCommandAlive()
+{
+    // The card takes 7 s; the driver gives up after 5 s of silence, so only the server's
+    // time extensions (one a second) can keep the command alive.
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QVERIFY(waitReady(rig.startClient({"--delay-ms", "7000", "--reader", "slow=" + kT1OnlyAtr})));
+    QVERIFY(waitForReaderState(rig, 0, true));
+    const auto result = rig.run("scriptor", {"-r", "vscard 00 00"}, 60000, "00 B0 00 00 02\n");
+    QCOMPARE(scriptorResponse(result.output), QString("B0 B1 90 00"));
+    QVERIFY(rig.serverLog().contains("time-extension"));
+}
+
+void TestPcscSystem::slots_concurrent_oneBusySlotDoesNotBlockAnother()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QProcess* stuck = rig.startClient({"--delay-ms", "600000", "--reader", "stuck=" + kT1OnlyAtr});
+    QVERIFY(waitReady(stuck));
+    QVERIFY(waitReady(rig.startClient({"--reader", "quick=" + kT1OnlyAtr})));
+    QVERIFY(waitForReaderState(rig, 1, true));
+    // A command waits on slot 0 and stays waiting...
+    QProcess* waiting = rig.startOpensc({"-r", "0", "-s", "00 B0 00 00 02"});
+    QByteArray seen;
+    QTRY_VERIFY_WITH_TIMEOUT((seen += stuck->readAllStandardOutput()).contains("apdu "), 20000);
+    // ...while slot 1 answers.
+    const auto quick = rig.run("scriptor", {"-r", "vscard 00 01"}, 30000, "00 B0 00 00 02\n");
+    QCOMPARE(scriptorResponse(quick.output), QString("B0 B1 90 00"));
+    QCOMPARE(waiting->state(), QProcess::Running);
 }
 
 QTEST_GUILESS_MAIN(TestPcscSystem)

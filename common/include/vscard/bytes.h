@@ -36,4 +36,16 @@ inline void appendBigEndian16(Bytes& out, std::uint16_t value)
     out.push_back(static_cast<std::uint8_t>(value));
 }
 
+inline void appendLittleEndian16(Bytes& out, std::uint16_t value)
+{
+    out.push_back(static_cast<std::uint8_t>(value));
+    out.push_back(static_cast<std::uint8_t>(value >> 8));
+}
+
+inline void appendLittleEndian32(Bytes& out, std::uint32_t value)
+{
+    for (int shift = 0; shift < 32; shift += 8)
+        out.push_back(static_cast<std::uint8_t>(value >> shift));
+}
+
 } // namespace vscard

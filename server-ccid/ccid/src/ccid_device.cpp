@@ -11,12 +11,6 @@ namespace {
 constexpr std::uint32_t kClockKhz = 4000;
 constexpr std::uint32_t kDataRateBps = 10752;
 
-void appendLittleEndian32(Bytes& out, std::uint32_t value)
-{
-    for (int shift = 0; shift < 32; shift += 8)
-        out.push_back(static_cast<std::uint8_t>(value >> shift));
-}
-
 // The parameters a reader uses after power-on, derived from the ATR (CCID 6.1.7).
 ProtocolParameters parametersFromAtr(ByteView atrBytes)
 {

@@ -227,6 +227,51 @@ std::optional<ProtocolParameters> ProtocolParameters::parse(std::uint8_t protoco
     return std::nullopt;
 }
 
+Bytes ClassDescriptor::encode() const
+{
+    Bytes out{0x36, 0x21};
+    appendLittleEndian16(out, 0x0110); // bcdCCID 1.10
+    out.push_back(maxSlotIndex);
+    out.push_back(0x07); // bVoltageSupport: 5 V, 3 V, 1.8 V
+    appendLittleEndian32(out, protocols);
+    appendLittleEndian32(out, defaultClockKhz);
+    appendLittleEndian32(out, defaultClockKhz); // dwMaximumClock
+    out.push_back(0);                           // bNumClockSupported
+    appendLittleEndian32(out, dataRate);
+    appendLittleEndian32(out, maxDataRate);
+    out.push_back(0); // bNumDataRatesSupported
+    appendLittleEndian32(out, maxIfsd);
+    appendLittleEndian32(out, 0); // dwSynchProtocols
+    appendLittleEndian32(out, 0); // dwMechanical
+    appendLittleEndian32(out, features);
+    appendLittleEndian32(out, maxMessageLength);
+    out.push_back(0xFF);          // bClassGetResponse: echo the command's class
+    out.push_back(0xFF);          // bClassEnvelope
+    appendLittleEndian16(out, 0); // wLcdLayout: none
+    out.push_back(0);             // bPINSupport: no PIN pad is claimed
+    out.push_back(maxBusySlots);
+    return out;
+}
+
+Bytes configurationDescriptor(const ClassDescriptor& descriptor)
+{
+    const Bytes ccid = descriptor.encode();
+    const Bytes interface {
+        0x09, 0x04, 0x00, 0x00, 0x03, 0x0B, 0x00, 0x00, 0x00
+    };
+    const Bytes endpoints{0x07, 0x05, 0x02, 0x02, 0x40, 0x00, 0x00,  // bulk out
+                          0x07, 0x05, 0x82, 0x02, 0x40, 0x00, 0x00,  // bulk in
+                          0x07, 0x05, 0x83, 0x03, 0x08, 0x00, 0x10}; // interrupt in
+    const std::size_t total = 9 + interface.size() + ccid.size() + endpoints.size();
+    Bytes out{0x09, 0x02};
+    appendLittleEndian16(out, static_cast<std::uint16_t>(total));
+    out.insert(out.end(), {0x01, 0x01, 0x00, 0x80, 0x32}); // 1 interface, bus powered, 100 mA
+    out.insert(out.end(), interface.begin(), interface.end());
+    out.insert(out.end(), ccid.begin(), ccid.end());
+    out.insert(out.end(), endpoints.begin(), endpoints.end());
+    return out;
+}
+
 std::string describe(const Message& message)
 {
     std::string text = std::string(messageTypeName(message.type)) + " slot " +

@@ -141,6 +141,31 @@ struct ProtocolParameters {
     friend bool operator==(const ProtocolParameters&, const ProtocolParameters&) = default;
 };
 
+// The CCID class descriptor (CCID 5.1, 54 bytes): what a USB host reads to learn the reader.
+struct ClassDescriptor {
+    std::uint8_t maxSlotIndex = 0;
+    std::uint32_t protocols = 0x3; // T=0 and T=1
+    std::uint32_t features = 0;
+    std::uint32_t maxMessageLength = kMaxMessageSize;
+    std::uint32_t maxIfsd = 254;
+    std::uint32_t defaultClockKhz = 4000;
+    std::uint32_t dataRate = 10752;
+    std::uint32_t maxDataRate = 344086;
+    std::uint8_t maxBusySlots = 1;
+
+    Bytes encode() const;
+};
+
+// dwFeatures of an APDU-level reader that negotiates everything itself: automatic parameters
+// from the ATR, voltage, clock, baud rate, PPS and IFSD; short and extended APDUs.
+inline constexpr std::uint32_t kApduLevelFeatures = 0x000404BA;
+// What libccid's serial profiles hard-code: TPDU level, automatic baud rate and clock.
+inline constexpr std::uint32_t kGemPcSerialFeatures = 0x00010230;
+
+// A USB configuration descriptor of a one-interface CCID reader (class 0B) with bulk-out 02,
+// bulk-in 82 and interrupt-in 83: what a capture needs for tshark to decode CCID.
+Bytes configurationDescriptor(const ClassDescriptor& descriptor);
+
 // One-line decode for traces.
 std::string describe(const Message& message);
 
