@@ -72,9 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             device.insertCard(slot, card, kAtrs[(control >> 3) & 0x03]);
             break;
         }
-        case 1:
-            device.removeCard(slot);
-            break;
+        case 1: device.removeCard(slot); break;
         case 2: // the oldest waiting card operation completes, successfully or not
             for (auto& card : cards) {
                 if (card->waiting.empty())
@@ -88,15 +86,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 break;
             }
             break;
-        case 3:
-            device.pulse();
-            break;
+        case 3: device.pulse(); break;
         default: { // a command: the next bytes, as long as the header says (bounded)
             if (stream.size() < ccid::kHeaderSize)
                 return 0;
             const std::size_t announced = announcedLength(stream);
             const std::size_t length =
-                ccid::kHeaderSize + std::min<std::size_t>(announced, stream.size() - ccid::kHeaderSize);
+                ccid::kHeaderSize +
+                std::min<std::size_t>(announced, stream.size() - ccid::kHeaderSize);
             device.handleCommand(stream.first(length));
             stream = stream.subspan(length);
             break;

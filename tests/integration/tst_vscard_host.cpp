@@ -2,9 +2,13 @@
 // bytes, and assertions on the exact bytes that come back, on the registry, and on the log.
 #include "hex_bytes.h"
 #include "server.h"
+#include "vscard/ccid/link_wire.h"
 
+#include <QFile>
 #include <QLocalSocket>
 #include <QtTest>
+
+#include <sys/stat.h>
 
 using namespace vscard;
 using vscard::test::fromHex;
@@ -96,6 +100,7 @@ private Q_SLOTS:
     void disconnectMidMessage_readersGoneAtOnce();
     void flushFromClient_answeredFlushComplete();
     void insertRemove_thousandCycles_registryConsistent();
+    void unixSockets_createdWithRequestedMode();
 
 private:
     std::unique_ptr<QTemporaryDir> dir_;
@@ -110,6 +115,7 @@ void TestVscardHost::init()
     server::ServerOptions options;
     options.listen = {*server::Endpoint::parse("unix:" + socketPath_)};
     options.maxReaders = 3;
+    options.pcscSocket = dir_->filePath("pcsc.sock");
     server_ = std::make_unique<server::Server>(options);
     QCOMPARE(server_->start(), QString());
 }
@@ -298,6 +304,18 @@ void TestVscardHost::insertRemove_thousandCycles_registryConsistent()
     client.next();
     client.send(encodeReaderAdd(kUndefinedReaderId, "cycled"));
     client.next();
+    // A driver link is connected, so every event also goes through its CCID device model.
+    QLocalSocket driver;
+    driver.connectToServer(dir_->filePath("pcsc.sock"));
+    QVERIFY(driver.waitForConnected(5000));
+    const Bytes hello =
+        link::encodeGreeting(link::FrameKind::Hello, link::Greeting{link::kLinkVersion, 4});
+    driver.write(reinterpret_cast<const char*>(hello.data()), static_cast<qint64>(hello.size()));
+    std::size_t driverBytes = 0;
+    QObject::connect(&driver, &QLocalSocket::readyRead,
+                     [&] { driverBytes += static_cast<std::size_t>(driver.readAll().size()); });
+    // Welcome (5 + 8 bytes) and the slot state (5 + 2 bytes) come first.
+    QTRY_COMPARE_WITH_TIMEOUT(driverBytes, std::size_t{20}, 10000);
     // Two thousand lines of "inserted a card" would only drown the test's own output.
     QLoggingCategory::setFilterRules("vscard.server.info=false");
     int inserted = 0;
@@ -314,8 +332,28 @@ void TestVscardHost::insertRemove_thousandCycles_registryConsistent()
     }
     QCOMPARE(inserted, 1000);
     QCOMPARE(removed, 1000);
+    // Each insert and each removal reached the driver as a NotifySlotChange frame (5 + 2 bytes).
+    QTRY_COMPARE_WITH_TIMEOUT(driverBytes, std::size_t{20 + 2000 * 7}, 10000);
     QVERIFY(!server_->registry().reader(0)->card);
     QLoggingCategory::setFilterRules({});
+}
+
+void TestVscardHost::unixSockets_createdWithRequestedMode()
+{
+    const auto modeOf = [](const QString& path) {
+        struct stat status = {};
+        ::stat(QFile::encodeName(path).constData(), &status);
+        return status.st_mode & 0777;
+    };
+    QCOMPARE(modeOf(socketPath_), 0600u);
+    QCOMPARE(modeOf(dir_->filePath("pcsc.sock")), 0600u);
+    server_.reset();
+    server::ServerOptions options;
+    options.listen = {*server::Endpoint::parse("unix:" + socketPath_)};
+    options.socketMode = 0660;
+    server_ = std::make_unique<server::Server>(options);
+    QCOMPARE(server_->start(), QString());
+    QCOMPARE(modeOf(socketPath_), 0660u);
 }
 
 QTEST_GUILESS_MAIN(TestVscardHost)

@@ -111,7 +111,7 @@ void PcscRig::stopServer()
     server_ = nullptr;
 }
 
-bool PcscRig::start()
+bool PcscRig::start(bool serverFirst)
 {
     if (!dir_.isValid()) {
         error_ = "no temporary directory";
@@ -134,7 +134,7 @@ bool PcscRig::start()
                          .arg(profile, dir_.filePath("tty-" + profile), VSCARD_LIBCCIDTWIN)
                          .toUtf8());
     config.close();
-    if (!startServer())
+    if (serverFirst && !startServer())
         return false;
 
     // pcscd is not instrumented; an instrumented driver needs the ASan runtime loaded first.
@@ -148,7 +148,7 @@ bool PcscRig::start()
     pcscd->setProcessChannelMode(QProcess::MergedChannels);
     pcscd->setStandardOutputFile(dir_.filePath("pcscd.log"));
     pcscd->start("unshare", {"--mount", "--propagation", "private", "sh", "-c",
-                             QStringLiteral("mount --bind %1 /run/pcscd && exec pcscd -f -c %2")
+                             QStringLiteral("mount --bind %1 /run/pcscd && exec pcscd -f -d -c %2")
                                  .arg(dir_.filePath("run"), dir_.filePath("reader.conf"))});
     pcscd_ = pcscd.get();
     processes_.push_back(std::move(pcscd));

@@ -29,8 +29,9 @@ public:
     QStringList extraServerArguments;
     QString filePath(const QString& name) const { return dir_.filePath(name); }
 
-    // Starts server-ccid and pcscd; false (with the reason in error()) if either fails.
-    bool start();
+    // Starts server-ccid and pcscd (pcscd alone with serverFirst false: the driver must load
+    // with the server down); false (with the reason in error()) if either fails.
+    bool start(bool serverFirst = true);
     bool startServer();
     void stopServer();
     // A scripted client: vscard-test-card with these arguments, connected to the server.

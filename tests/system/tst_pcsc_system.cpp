@@ -78,6 +78,7 @@ private Q_SLOTS:
     void opensc_extendedApdu_passesOnlyToExtendedClient();
     void clientKilledMidApdu_transmitFailsAndCardGone();
     void serverRestarted_underRunningPcscd_readersComeBack();
+    void serverDownAtPcscdStart_emptySlotsThenCards();
     void cardRemovedAndInserted_seenByPcscd();
     void pcap_tsharkDecodesCcidAndApdus_pinMasked();
     void slowCard_timeExtensionKeepsCommandAlive();
@@ -97,6 +98,9 @@ void TestPcscSystem::opensc_threeCards_listedWithTheirAtrs()
     QVERIFY2(list.contains("1    Yes             vscard 00 01"), qPrintable(list));
     QVERIFY2(list.contains("2    Yes             vscard 00 02"), qPrintable(list));
     QVERIFY2(list.contains("3    No              vscard 00 03"), qPrintable(list));
+    // Card events reach pcscd through the driver's poll function, not pcscd's 400 ms polling.
+    QVERIFY(rig.pcscdLog().contains("Using the reader polling thread"));
+    QVERIFY(!rig.pcscdLog().contains("Using the pcscd polling thread"));
     const QString atrs[] = {kCacAtr, kT1OnlyAtr, kDualAtr};
     for (int reader = 0; reader < 3; ++reader) {
         const auto result = rig.opensc({"-r", QString::number(reader), "-a"});
@@ -200,6 +204,17 @@ void TestPcscSystem::serverRestarted_underRunningPcscd_readersComeBack()
     QCOMPARE(rig.opensc({"-r", "0", "-a"}).output.trimmed(), colonAtr(kDualAtr));
 }
 
+void TestPcscSystem::serverDownAtPcscdStart_emptySlotsThenCards()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(false), qPrintable(rig.error()));
+    QVERIFY2(waitForReaderState(rig, 3, false), qPrintable(rig.pcscdLog()));
+    QVERIFY(rig.pcscdLog().contains("slots stay empty until it does"));
+    QVERIFY(rig.startServer());
+    QVERIFY(waitReady(rig.startClient({"--reader", "late=" + kCacAtr})));
+    QVERIFY2(waitForReaderState(rig, 0, true), qPrintable(rig.pcscdLog()));
+}
+
 void TestPcscSystem::cardRemovedAndInserted_seenByPcscd()
 {
     PcscRig rig;
@@ -241,6 +256,9 @@ void TestPcscSystem::pcap_tsharkDecodesCcidAndApdus_pinMasked()
     QFile file(capture);
     QVERIFY(file.open(QIODevice::ReadOnly));
     QVERIFY(!file.readAll().contains(QByteArray::fromHex("002000800431323334")));
+    // The trace (the rig runs the server with --trace 'vscard.*') shows the VERIFY, not the PIN.
+    QVERIFY(rig.serverLog().contains("VERIFY 00 20 00 80 (case 3S) Lc=4 data=<4 bytes masked>"));
+    QVERIFY(!rig.serverLog().contains("31 32 33 34"));
 }
 
 void TestPcscSystem::slowCard_timeExtensionKeepsCommandAlive()
