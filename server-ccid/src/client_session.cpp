@@ -247,8 +247,14 @@ void ClientSession::handleReaderAdd(const Message& message)
         return;
     }
     readers_[readerId] = *index;
-    qCInfo(lcServer).noquote() << "client" << peer_ << "added reader" << readerId << quoted(name)
-                               << "in slot" << *index;
+    const auto pcscSlot = registry_.pcscSlotName(*index);
+    qCInfo(lcServer).noquote() << QStringLiteral("client %1 added reader %2 %3 in slot %4, %5")
+                                      .arg(peer_)
+                                      .arg(readerId)
+                                      .arg(quoted(name))
+                                      .arg(*index)
+                                      .arg(pcscSlot ? "PC/SC reader " + quoted(*pcscSlot)
+                                                    : QStringLiteral("no PC/SC slot"));
     acknowledge(readerId, ErrorCode::Success);
 }
 

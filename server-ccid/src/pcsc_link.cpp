@@ -23,10 +23,9 @@ QString describeCcid(const Bytes& bytes)
 } // namespace
 
 PcscLinkConnection::PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry,
-                                       QString pcscName, ccid::UsbmonCapture* capture,
-                                       QObject* parent)
+                                       ccid::UsbmonCapture* capture, QObject* parent)
     : QObject(parent), socket_(socket), peer_(std::move(peer)), registry_(registry),
-      pcscName_(std::move(pcscName)), capture_(capture)
+      capture_(capture)
 {
     socket->setParent(this);
     connect(socket, &QIODevice::readyRead, this, &PcscLinkConnection::onReadyRead);
@@ -115,7 +114,7 @@ void PcscLinkConnection::handle(const link::Frame& frame)
         device_->handleCommand(frame.payload);
         return;
     case link::FrameKind::ListRequest: {
-        const QStringList lines = registry_.describe(pcscName_);
+        const QStringList lines = registry_.describe();
         const QByteArray text =
             (lines.isEmpty() ? QStringLiteral("no readers") : lines.join(QLatin1Char('\n')))
                 .toUtf8();
@@ -162,13 +161,20 @@ void PcscLinkConnection::startDevice(std::uint32_t slots)
     write(
         link::encodeGreeting(link::FrameKind::Welcome, link::Greeting{link::kLinkVersion, slots}));
     sendFrame(link::FrameKind::Interrupt, device_->currentSlotState());
-    for (int index = 0; index < static_cast<int>(slots); ++index) {
-        if (const ReaderEntry* entry = registry_.reader(index); entry && entry->card)
-            cardInserted(index);
-    }
     pulseTimer_.start();
     registry_.setPcscSlots(static_cast<int>(slots));
     qCInfo(lcPcsc).noquote() << "pcscd driver" << peer_ << "connected with" << slots << "slots";
+    for (int index = 0; index < static_cast<int>(slots); ++index) {
+        const ReaderEntry* entry = registry_.reader(index);
+        if (!entry)
+            continue;
+        qCInfo(lcPcsc).noquote() << "reader" << QLatin1Char('"') + entry->name + QLatin1Char('"')
+                                 << "of" << entry->owner << "is PC/SC reader"
+                                 << QLatin1Char('"') + *registry_.pcscSlotName(index) +
+                                        QLatin1Char('"');
+        if (entry->card)
+            cardInserted(index);
+    }
 }
 
 void PcscLinkConnection::cardInserted(int index)

@@ -19,8 +19,8 @@ class PcscLinkConnection : public QObject {
     Q_OBJECT
 
 public:
-    // Takes ownership of the socket. pcscName is the reader.conf FRIENDLYNAME, for --list.
-    PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry, QString pcscName,
+    // Takes ownership of the socket.
+    PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry,
                        ccid::UsbmonCapture* capture, QObject* parent = nullptr);
     ~PcscLinkConnection() override;
 
@@ -43,7 +43,6 @@ private:
     QPointer<QIODevice> socket_;
     QString peer_;
     ReaderRegistry& registry_;
-    QString pcscName_;
     link::FrameDecoder decoder_;
     std::unique_ptr<ccid::CcidDevice> device_;
     ccid::UsbmonCapture* capture_;

@@ -81,8 +81,8 @@ void RemoteCard::detach()
     queue_.clear();
 }
 
-ReaderRegistry::ReaderRegistry(int capacity, QObject* parent)
-    : QObject(parent), entries_(static_cast<std::size_t>(capacity))
+ReaderRegistry::ReaderRegistry(int capacity, QString pcscName, QObject* parent)
+    : QObject(parent), entries_(static_cast<std::size_t>(capacity)), pcscName_(std::move(pcscName))
 {
 }
 
@@ -139,18 +139,24 @@ const ReaderEntry* ReaderRegistry::reader(int index) const
     return &*entries_[static_cast<std::size_t>(index)];
 }
 
-QStringList ReaderRegistry::describe(const QString& pcscName) const
+std::optional<QString> ReaderRegistry::pcscSlotName(int index) const
+{
+    // pcscd names slot j of a reader.conf entry "FRIENDLYNAME 00 0j" (hex).
+    if (index < 0 || index >= pcscSlots_)
+        return std::nullopt;
+    return QStringLiteral("%1 00 %2").arg(pcscName_, QString::asprintf("%02X", index));
+}
+
+QStringList ReaderRegistry::describe() const
 {
     QStringList lines;
     for (int i = 0; i < capacity(); ++i) {
         const ReaderEntry* entry = reader(i);
         if (!entry)
             continue;
-        // pcscd names slot j of a reader.conf entry "FRIENDLYNAME 00 0j" (hex).
-        const QString slot =
-            i < pcscSlots_
-                ? QStringLiteral("\"%1 00 %2\"").arg(pcscName, QString::asprintf("%02X", i))
-                : QStringLiteral("no PC/SC slot");
+        const auto pcscSlot = pcscSlotName(i);
+        const QString slot = pcscSlot ? QLatin1Char('"') + *pcscSlot + QLatin1Char('"')
+                                      : QStringLiteral("no PC/SC slot");
         const QString card = entry->card ? QString::fromStdString("card " + trace::hex(entry->atr))
                                          : QStringLiteral("no card");
         lines << QStringLiteral("slot %1: %2 <- reader \"%3\" (id %4) of %5, %6")

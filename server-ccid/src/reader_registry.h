@@ -72,7 +72,8 @@ class ReaderRegistry : public QObject {
     Q_OBJECT
 
 public:
-    explicit ReaderRegistry(int capacity, QObject* parent = nullptr);
+    // pcscName: the FRIENDLYNAME of the driver's reader.conf entry, to name PC/SC slots.
+    ReaderRegistry(int capacity, QString pcscName, QObject* parent = nullptr);
 
     int capacity() const { return static_cast<int>(entries_.size()); }
     // The index of the new reader, or nullopt when every index is taken.
@@ -85,8 +86,10 @@ public:
     // Slots the connected pcscd driver offers (0 while none is connected): readers at higher
     // indexes have no PC/SC slot.
     void setPcscSlots(int slots) { pcscSlots_ = slots; }
+    // "vscard 00 02" for the reader at index 2, if a driver with that many slots is connected.
+    std::optional<QString> pcscSlotName(int index) const;
     // One line per reader: index, PC/SC slot name, reader name, owner, card.
-    QStringList describe(const QString& pcscName) const;
+    QStringList describe() const;
 
 Q_SIGNALS:
     void readerAdded(int index);
@@ -96,6 +99,7 @@ Q_SIGNALS:
 
 private:
     std::vector<std::optional<ReaderEntry>> entries_;
+    QString pcscName_;
     int pcscSlots_ = 0;
 };
 

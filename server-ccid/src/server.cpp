@@ -14,7 +14,8 @@
 namespace vscard::server {
 
 Server::Server(ServerOptions options, QObject* parent)
-    : QObject(parent), options_(std::move(options)), registry_(options_.maxReaders)
+    : QObject(parent), options_(std::move(options)),
+      registry_(options_.maxReaders, options_.pcscName)
 {
 }
 
@@ -78,8 +79,7 @@ void Server::acceptClient(QIODevice* socket, const QString& peer)
 
 void Server::acceptDriver(QIODevice* socket, const QString& peer)
 {
-    auto* link =
-        new PcscLinkConnection(socket, peer, registry_, options_.pcscName, capture_.get(), this);
+    auto* link = new PcscLinkConnection(socket, peer, registry_, capture_.get(), this);
     onSocketClosed(socket, link, [link] { link->onDisconnected(); });
     connect(link, &PcscLinkConnection::finished, link, &QObject::deleteLater);
 }

@@ -79,6 +79,7 @@ private Q_SLOTS:
     void clientKilledMidApdu_transmitFailsAndCardGone();
     void serverRestarted_underRunningPcscd_readersComeBack();
     void serverDownAtPcscdStart_emptySlotsThenCards();
+    void powerCapableClient_powerReachesCard();
     void cardRemovedAndInserted_seenByPcscd();
     void pcap_tsharkDecodesCcidAndApdus_pinMasked();
     void slowCard_timeExtensionKeepsCommandAlive();
@@ -101,6 +102,16 @@ void TestPcscSystem::opensc_threeCards_listedWithTheirAtrs()
     // Card events reach pcscd through the driver's poll function, not pcscd's 400 ms polling.
     QVERIFY(rig.pcscdLog().contains("Using the reader polling thread"));
     QVERIFY(!rig.pcscdLog().contains("Using the pcscd polling thread"));
+    // The server says which VSCard reader sits in which PC/SC slot.
+    QVERIFY(
+        rig.serverLog().contains("added reader 1 \"T1\" in slot 1, PC/SC reader \"vscard 00 01\""));
+    const auto readerList =
+        rig.run(VSCARD_SERVER_BIN_FOR_TESTS, {"--list", "--pcsc-socket", rig.pcscSocket()});
+    QVERIFY2(readerList.output.contains(
+                 QStringLiteral("slot 2: \"vscard 00 02\" <- reader \"Dual\" (id 2) of "
+                                "%1#")
+                     .arg(rig.clientEndpoint())),
+             qPrintable(readerList.output));
     const QString atrs[] = {kCacAtr, kT1OnlyAtr, kDualAtr};
     for (int reader = 0; reader < 3; ++reader) {
         const auto result = rig.opensc({"-r", QString::number(reader), "-a"});
@@ -213,6 +224,20 @@ void TestPcscSystem::serverDownAtPcscdStart_emptySlotsThenCards()
     QVERIFY(rig.startServer());
     QVERIFY(waitReady(rig.startClient({"--reader", "late=" + kCacAtr})));
     QVERIFY2(waitForReaderState(rig, 0, true), qPrintable(rig.pcscdLog()));
+}
+
+void TestPcscSystem::powerCapableClient_powerReachesCard()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QVERIFY(waitReady(rig.startClient({"--power", "--reader", "powered=" + kCacAtr})));
+    QVERIFY(waitForReaderState(rig, 0, true));
+    QCOMPARE(rig.opensc({"-r", "0", "-a"}).output.trimmed(), colonAtr(kCacAtr));
+    // pcscd powered the card up: with card-power announced, the client was asked to.
+    QVERIFY(rig.serverLog().contains("<- PowerRequest reader 0, 4 bytes: cold-reset"));
+    QVERIFY(rig.serverLog().contains("-> PowerResponse reader 0, 15 bytes: 3B 7A 18"));
+    QCOMPARE(receivedBytes(rig.opensc({"-r", "0", "-s", "00 B0 00 00 02"}).output),
+             QString("B0 B1"));
 }
 
 void TestPcscSystem::cardRemovedAndInserted_seenByPcscd()
