@@ -1,6 +1,7 @@
 #include "client_session.h"
 
 #include "logging.h"
+#include "socket_reader.h"
 #include "vscard/atr.h"
 #include "vscard/trace.h"
 
@@ -63,22 +64,12 @@ ClientSession::~ClientSession()
 
 void ClientSession::onReadyRead() noexcept
 {
+    if (!socket_)
+        return;
     try {
-        while (socket_ && !released_ && socket_->bytesAvailable() > 0) {
-            const QByteArray chunk = socket_->read(64 * 1024);
-            decoder_.feed(ByteView(reinterpret_cast<const std::uint8_t*>(chunk.constData()),
-                                   static_cast<std::size_t>(chunk.size())));
-            while (!released_) {
-                auto next = decoder_.next();
-                if (!next)
-                    break;
-                if (!*next) {
-                    drop(QString::fromStdString(next->error().message));
-                    return;
-                }
-                handle(**next);
-            }
-        }
+        readAndDecode(
+            *socket_, decoder_, released_, [this](const Message& message) { handle(message); },
+            [this](const QString& error) { drop(error); });
     } catch (const std::exception& error) {
         drop(QStringLiteral("internal error: %1").arg(error.what()));
     }

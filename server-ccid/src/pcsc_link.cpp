@@ -1,6 +1,7 @@
 #include "pcsc_link.h"
 
 #include "logging.h"
+#include "socket_reader.h"
 
 #include <QLocalSocket>
 
@@ -42,22 +43,12 @@ PcscLinkConnection::~PcscLinkConnection() = default;
 
 void PcscLinkConnection::onReadyRead() noexcept
 {
+    if (!socket_)
+        return;
     try {
-        while (socket_ && !closed_ && socket_->bytesAvailable() > 0) {
-            const QByteArray chunk = socket_->read(64 * 1024);
-            decoder_.feed(ByteView(reinterpret_cast<const std::uint8_t*>(chunk.constData()),
-                                   static_cast<std::size_t>(chunk.size())));
-            while (!closed_) {
-                auto next = decoder_.next();
-                if (!next)
-                    break;
-                if (!*next) {
-                    close(QString::fromStdString(next->error().message));
-                    return;
-                }
-                handle(**next);
-            }
-        }
+        readAndDecode(
+            *socket_, decoder_, closed_, [this](const link::Frame& frame) { handle(frame); },
+            [this](const QString& error) { close(error); });
     } catch (const std::exception& error) {
         close(QStringLiteral("internal error: %1").arg(error.what()));
     }

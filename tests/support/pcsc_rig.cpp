@@ -221,6 +221,31 @@ QString PcscRig::pcscdLog() const
     return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
 }
 
+bool waitReady(QProcess* client)
+{
+    QByteArray seen;
+    for (int waited = 0; waited < 15000; waited += 50) {
+        client->waitForReadyRead(50);
+        seen += client->readAllStandardOutput();
+        if (seen.contains("ready\n"))
+            return true;
+        if (client->state() == QProcess::NotRunning)
+            break;
+    }
+    qWarning("client not ready: %s %s", seen.constData(),
+             client->readAllStandardError().constData());
+    return false;
+}
+
+QString colonAtr(QString hex)
+{
+    hex.remove(' ');
+    QStringList pairs;
+    for (int i = 0; i < hex.size(); i += 2)
+        pairs << hex.mid(i, 2).toLower();
+    return pairs.join(':');
+}
+
 QString receivedBytes(const QString& openscOutput, int occurrence)
 {
     // "Received (SW1=0x90, SW2=0x00):" then lines of up to 16 hex bytes and an ASCII column.

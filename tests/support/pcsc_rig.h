@@ -65,6 +65,12 @@ private:
     std::vector<std::unique_ptr<QProcess>> processes_;
 };
 
+// Waits until a scripted client has added its readers and inserted its cards ("ready").
+bool waitReady(QProcess* client);
+
+// "3B7A18..." (spaces allowed) as opensc-tool -a prints it: "3b:7a:18:...".
+QString colonAtr(QString hex);
+
 // Hex bytes of opensc-tool's "Received" dump for one -s command, e.g. "B0 B1 ...".
 QString receivedBytes(const QString& openscOutput, int occurrence = 0);
 

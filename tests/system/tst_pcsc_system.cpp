@@ -7,40 +7,16 @@
 
 #include <csignal>
 
+using vscard::test::colonAtr;
 using vscard::test::PcscRig;
 using vscard::test::receivedBytes;
+using vscard::test::waitReady;
 
 namespace {
 
 const QString kCacAtr = "3B7A18000073667465206364313434";
 const QString kT1OnlyAtr = "3B858131FE457673637264FE";
 const QString kDualAtr = "3B94968031804564 75616C6A";
-
-QString colonAtr(QString hex)
-{
-    hex.remove(' ');
-    QStringList pairs;
-    for (int i = 0; i < hex.size(); i += 2)
-        pairs << hex.mid(i, 2).toLower();
-    return pairs.join(':');
-}
-
-// Waits until the client has added its readers and inserted its cards.
-bool waitReady(QProcess* client)
-{
-    QByteArray seen;
-    for (int waited = 0; waited < 15000; waited += 50) {
-        client->waitForReadyRead(50);
-        seen += client->readAllStandardOutput();
-        if (seen.contains("ready\n"))
-            return true;
-        if (client->state() == QProcess::NotRunning)
-            break;
-    }
-    qWarning("client not ready: %s %s", seen.constData(),
-             client->readAllStandardError().constData());
-    return false;
-}
 
 // opensc-tool -l until the reader line says what we expect; pcscd learns of cards by events.
 bool waitForReaderState(PcscRig& rig, int reader, bool cardPresent)

@@ -6,32 +6,16 @@
 
 #include <QtTest>
 
+using vscard::test::colonAtr;
 using vscard::test::PcscRig;
 using vscard::test::receivedBytes;
+using vscard::test::waitReady;
 
 namespace {
 
 const QString kCacAtr = "3B7A18000073667465206364313434";
 const QString kT1OnlyAtr = "3B858131FE457673637264FE";
 const QString kDualAtr = "3B9496803180456475616C6A";
-
-QString colonAtr(const QString& hex)
-{
-    QStringList pairs;
-    for (int i = 0; i < hex.size(); i += 2)
-        pairs << hex.mid(i, 2).toLower();
-    return pairs.join(':');
-}
-
-bool waitReady(QProcess* client)
-{
-    QByteArray seen;
-    for (int waited = 0; waited < 15000 && !seen.contains("ready\n"); waited += 50) {
-        client->waitForReadyRead(50);
-        seen += client->readAllStandardOutput();
-    }
-    return seen.contains("ready\n");
-}
 
 } // namespace
 

@@ -204,27 +204,22 @@ Bytes ProtocolParameters::encode() const
 
 std::optional<ProtocolParameters> ProtocolParameters::parse(std::uint8_t protocol, ByteView data)
 {
+    // T=0 has the first five fields; T=1 adds bIFSC and bNadValue.
+    const std::size_t expected = protocol == 0 ? 5 : protocol == 1 ? 7 : 0;
+    if (expected == 0 || data.size() != expected)
+        return std::nullopt;
     ProtocolParameters parameters;
     parameters.protocol = protocol;
-    if (protocol == 0 && data.size() == 5) {
-        parameters.fiDi = data[0];
-        parameters.tcck = data[1];
-        parameters.guardTime = data[2];
-        parameters.waitingInteger = data[3];
-        parameters.clockStop = data[4];
-        return parameters;
-    }
-    if (protocol == 1 && data.size() == 7) {
-        parameters.fiDi = data[0];
-        parameters.tcck = data[1];
-        parameters.guardTime = data[2];
-        parameters.waitingInteger = data[3];
-        parameters.clockStop = data[4];
+    parameters.fiDi = data[0];
+    parameters.tcck = data[1];
+    parameters.guardTime = data[2];
+    parameters.waitingInteger = data[3];
+    parameters.clockStop = data[4];
+    if (protocol == 1) {
         parameters.ifsc = data[5];
         parameters.nad = data[6];
-        return parameters;
     }
-    return std::nullopt;
+    return parameters;
 }
 
 Bytes ClassDescriptor::encode() const
