@@ -6,6 +6,7 @@
 
 #include <QFile>
 #include <QLocalSocket>
+#include <QTcpSocket>
 #include <QtTest>
 
 #include <sys/stat.h>
@@ -101,6 +102,7 @@ private Q_SLOTS:
     void flushFromClient_answeredFlushComplete();
     void insertRemove_thousandCycles_registryConsistent();
     void unixSockets_createdWithRequestedMode();
+    void tcpListener_loopbackClient_servedLikeUnix();
 
 private:
     std::unique_ptr<QTemporaryDir> dir_;
@@ -354,6 +356,28 @@ void TestVscardHost::unixSockets_createdWithRequestedMode()
     server_ = std::make_unique<server::Server>(options);
     QCOMPARE(server_->start(), QString());
     QCOMPARE(modeOf(socketPath_), 0660u);
+}
+
+void TestVscardHost::tcpListener_loopbackClient_servedLikeUnix()
+{
+    server_.reset();
+    server::ServerOptions options;
+    options.listen = {*server::Endpoint::parse("tcp:127.0.0.1:0"),
+                      *server::Endpoint::parse("unix:" + socketPath_)};
+    server_ = std::make_unique<server::Server>(options);
+    QCOMPARE(server_->start(), QString());
+    const server::Endpoint bound = server_->boundEndpoints().first();
+    QVERIFY(bound.port != 0);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, bound.port);
+    QVERIFY(
+        QTest::qWaitFor([&] { return client.state() == QAbstractSocket::ConnectedState; }, 5000));
+    const Bytes init = clientInit();
+    client.write(reinterpret_cast<const char*>(init.data()), static_cast<qint64>(init.size()));
+    QVERIFY(QTest::qWaitFor([&] { return client.bytesAvailable() >= 24; }, 5000));
+    const QByteArray answer = client.readAll();
+    QCOMPARE(Bytes(answer.begin(), answer.end()),
+             fromHex("00000001 FFFFFFFF 0000000C 56534344 00000002 00000003"));
 }
 
 QTEST_GUILESS_MAIN(TestVscardHost)
