@@ -1,0 +1,39 @@
+// What an emulated card needs from its key store: certificates, PIN verification, and the raw
+// RSA private-key operation behind SIGN/DECRYPT. NssCardKeys implements it on an NSS database;
+// unit tests of the card use a fake.
+#pragma once
+
+#include "vscard/bytes.h"
+#include "vscard/result.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vscard::cacard {
+
+enum class PinCheck {
+    Accepted,
+    Rejected, // the PIN is wrong
+    Unusable, // the token could not check it (not initialised, no PIN set, ...)
+};
+
+class CardKeys {
+public:
+    virtual ~CardKeys() = default;
+
+    virtual std::size_t certificateCount() const = 0;
+    // DER of certificate `index`, in the order the options list them.
+    virtual const Bytes& certificate(std::size_t index) const = 0;
+    // Checks the PIN against the token and, if it is right, unlocks the keys for this card
+    // until logout(): later operations do not pay the password derivation again.
+    virtual PinCheck login(std::string_view pin) = 0;
+    virtual void logout() = 0;
+    virtual bool loggedIn() const = 0;
+    // RSA without padding: input is one modulus-sized block (a padded hash to sign, or a
+    // ciphertext to decrypt); the result is the block raised to the private exponent.
+    virtual Result<Bytes, std::string> rsaPrivate(std::size_t index, ByteView input) = 0;
+};
+
+} // namespace vscard::cacard

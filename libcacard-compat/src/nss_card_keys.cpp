@@ -1,0 +1,230 @@
+#include "vscard/cacard/nss_card_keys.h"
+
+#include <cert.h>
+#include <keyhi.h>
+#include <nss.h>
+#include <pk11pub.h>
+#include <prerror.h>
+#include <secerr.h>
+
+#include <cstring>
+
+namespace vscard::cacard {
+
+namespace {
+
+// libcacard's default database.
+constexpr const char* kDefaultDatabase = "sql:/etc/pki/nssdb";
+
+// NSS must never prompt for a password: a card learns its PIN from VERIFY.
+char* noPasswordPrompt(PK11SlotInfo*, PRBool, void*)
+{
+    return nullptr;
+}
+
+std::string nssError()
+{
+    const PRErrorCode code = PORT_GetError();
+    const char* text = PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT);
+    return std::string(text && *text ? text : "NSS error") + " (" + std::to_string(code) + ")";
+}
+
+CERTCertificate* asCertificate(void* pointer)
+{
+    return static_cast<CERTCertificate*>(pointer);
+}
+SECKEYPrivateKey* asKey(void* pointer)
+{
+    return static_cast<SECKEYPrivateKey*>(pointer);
+}
+
+// The PKCS#1 v1.5 block of a signature: 00 01 FF..FF 00 data. Returns the data, if it is one.
+std::optional<Bytes> unpadSignatureBlock(ByteView block)
+{
+    if (block.size() < 11 || block[0] != 0x00 || block[1] != 0x01)
+        return std::nullopt;
+    std::size_t i = 2;
+    while (i < block.size() && block[i] == 0xFF)
+        ++i;
+    if (i < 10 || i >= block.size() || block[i] != 0x00)
+        return std::nullopt;
+    return Bytes(block.begin() + static_cast<std::ptrdiff_t>(i + 1), block.end());
+}
+
+// The PKCS#1 v1.5 encryption block 00 02 PS 00 data, with PS random and non-zero, as a raw
+// decryption would have returned it.
+Result<Bytes, std::string> padDecryptionBlock(ByteView data, std::size_t modulusBytes)
+{
+    if (data.size() + 11 > modulusBytes)
+        return fail(std::string("decrypted data does not fit the modulus"));
+    Bytes block(modulusBytes, 0);
+    block[1] = 0x02;
+    const std::size_t paddingEnd = modulusBytes - data.size() - 1;
+    for (std::size_t i = 2; i < paddingEnd; ++i) {
+        do {
+            if (PK11_GenerateRandom(&block[i], 1) != SECSuccess)
+                return fail("no random bytes: " + nssError());
+        } while (block[i] == 0);
+    }
+    std::memcpy(block.data() + paddingEnd + 1, data.data(), data.size());
+    return block;
+}
+
+} // namespace
+
+Result<std::shared_ptr<NssDatabase>, std::string> NssDatabase::open(const std::string& path)
+{
+    const std::string directory = path.empty() ? kDefaultDatabase : path;
+    NSSInitParameters parameters = {};
+    parameters.length = sizeof parameters;
+    NSSInitContext* context = NSS_InitContext(directory.c_str(), "", "", "", &parameters,
+                                              NSS_INIT_READONLY | NSS_INIT_NOROOTINIT);
+    if (!context)
+        return fail("cannot open the NSS database " + directory + ": " + nssError());
+    PK11_SetPasswordFunc(noPasswordPrompt);
+    return std::shared_ptr<NssDatabase>(new NssDatabase(directory, context));
+}
+
+NssDatabase::~NssDatabase()
+{
+    NSS_ShutdownContext(static_cast<NSSInitContext*>(context_));
+}
+
+void NssDatabase::acquireLogin(void* slot)
+{
+    std::lock_guard lock(loginMutex_);
+    ++logins_[slot];
+}
+
+void NssDatabase::releaseLogin(void* slot)
+{
+    std::lock_guard lock(loginMutex_);
+    auto found = logins_.find(slot);
+    if (found == logins_.end())
+        return;
+    if (--found->second == 0) {
+        PK11_Logout(static_cast<PK11SlotInfo*>(slot));
+        logins_.erase(found);
+    }
+}
+
+Result<std::unique_ptr<NssCardKeys>, std::string>
+NssCardKeys::open(std::shared_ptr<NssDatabase> database, const std::vector<std::string>& nicknames)
+{
+    std::unique_ptr<NssCardKeys> keys(new NssCardKeys(std::move(database)));
+    for (const std::string& nickname : nicknames) {
+        CERTCertificate* certificate = PK11_FindCertFromNickname(nickname.c_str(), nullptr);
+        if (!certificate)
+            return fail("certificate \"" + nickname + "\" is not in " + keys->database_->path() +
+                        ": " + nssError());
+        Certificate entry;
+        entry.nickname = nickname;
+        entry.der.assign(certificate->derCert.data,
+                         certificate->derCert.data + certificate->derCert.len);
+        entry.certificate = certificate;
+        keys->certificates_.push_back(std::move(entry));
+    }
+    return keys;
+}
+
+NssCardKeys::~NssCardKeys()
+{
+    logout();
+    for (auto& entry : certificates_)
+        CERT_DestroyCertificate(asCertificate(entry.certificate));
+}
+
+void* NssCardKeys::slot() const
+{
+    CERTCertificate* first = asCertificate(certificates_.front().certificate);
+    return first->slot ? first->slot : nullptr;
+}
+
+PinCheck NssCardKeys::login(std::string_view pin)
+{
+    if (certificates_.empty())
+        return PinCheck::Unusable;
+    PK11SlotInfo* token = static_cast<PK11SlotInfo*>(slot());
+    PK11SlotInfo* internal = token ? nullptr : PK11_GetInternalKeySlot();
+    if (!token)
+        token = internal;
+    PinCheck result = PinCheck::Accepted;
+    const std::string terminated(pin);
+    if (PK11_NeedLogin(token)) {
+        if (PK11_CheckUserPassword(token, terminated.c_str()) != SECSuccess)
+            result =
+                PORT_GetError() == SEC_ERROR_BAD_PASSWORD ? PinCheck::Rejected : PinCheck::Unusable;
+    }
+    if (result == PinCheck::Accepted && !loggedIn_) {
+        database_->acquireLogin(token);
+        loggedIn_ = true;
+        // Found once per session: every later operation skips the password derivation.
+        for (auto& entry : certificates_) {
+            if (!entry.privateKey)
+                entry.privateKey = PK11_FindKeyByAnyCert(asCertificate(entry.certificate), nullptr);
+        }
+    }
+    if (internal)
+        PK11_FreeSlot(internal);
+    return result;
+}
+
+void NssCardKeys::logout()
+{
+    if (!loggedIn_)
+        return;
+    for (auto& entry : certificates_) {
+        if (entry.privateKey)
+            SECKEY_DestroyPrivateKey(asKey(entry.privateKey));
+        entry.privateKey = nullptr;
+    }
+    PK11SlotInfo* token = static_cast<PK11SlotInfo*>(slot());
+    PK11SlotInfo* internal = token ? nullptr : PK11_GetInternalKeySlot();
+    database_->releaseLogin(token ? token : internal);
+    if (internal)
+        PK11_FreeSlot(internal);
+    loggedIn_ = false;
+}
+
+Result<Bytes, std::string> NssCardKeys::rsaPrivate(std::size_t index, ByteView input)
+{
+    if (index >= certificates_.size())
+        return fail(std::string("no such key"));
+    SECKEYPrivateKey* key = asKey(certificates_[index].privateKey);
+    if (!loggedIn_ || !key)
+        return fail("no private key for \"" + certificates_[index].nickname +
+                    "\" (not logged in?)");
+    const int modulus = PK11_GetPrivateModulusLen(key);
+    if (modulus <= 0 || input.size() != static_cast<std::size_t>(modulus))
+        return fail("input of " + std::to_string(input.size()) + " bytes for a " +
+                    std::to_string(modulus) + "-byte modulus");
+    Bytes output(static_cast<std::size_t>(modulus));
+    unsigned length = 0;
+    if (PK11_PrivDecryptRaw(key, output.data(), &length, static_cast<unsigned>(output.size()),
+                            const_cast<unsigned char*>(input.data()),
+                            static_cast<unsigned>(input.size())) == SECSuccess) {
+        output.resize(length);
+        return output;
+    }
+    // Tokens without raw RSA: do what the block asks for with their PKCS#1 mechanisms, as
+    // libcacard does. A signature block has a recognisable padding; anything else is a
+    // ciphertext.
+    if (const auto data = unpadSignatureBlock(input)) {
+        SECItem digest = {siBuffer, const_cast<unsigned char*>(data->data()),
+                          static_cast<unsigned>(data->size())};
+        SECItem signature = {siBuffer, output.data(), static_cast<unsigned>(output.size())};
+        if (PK11_SignWithMechanism(key, CKM_RSA_PKCS, nullptr, &signature, &digest) != SECSuccess)
+            return fail("RSA signature failed: " + nssError());
+        output.resize(signature.len);
+        return output;
+    }
+    Bytes plain(static_cast<std::size_t>(modulus));
+    if (PK11_PrivDecryptPKCS1(key, plain.data(), &length, static_cast<unsigned>(plain.size()),
+                              const_cast<unsigned char*>(input.data()),
+                              static_cast<unsigned>(input.size())) != SECSuccess)
+        return fail("RSA decryption failed: " + nssError());
+    plain.resize(length);
+    return padDecryptionBlock(plain, static_cast<std::size_t>(modulus));
+}
+
+} // namespace vscard::cacard
