@@ -273,6 +273,7 @@ void ClientSession::handleAtr(const Message& message)
     auto card = std::make_shared<RemoteCard>(*this, message.readerId, extended, power);
     qCInfo(lcServer).noquote() << "client" << peer_ << "inserted a card in slot" << *index << ":"
                                << QString::fromStdString(trace::hex(message.payload));
+    cards_[message.readerId] = card;
     registry_.insertCard(*index, std::move(card), message.payload);
     acknowledge(message.readerId, ErrorCode::Success);
 }
@@ -281,7 +282,9 @@ void ClientSession::toCard(const Message& message)
 {
     const auto index = registryIndex(message.readerId);
     const ReaderEntry* entry = index ? registry_.reader(*index) : nullptr;
-    if (!entry || !entry->card) {
+    const auto found = cards_.find(message.readerId);
+    const std::shared_ptr<RemoteCard> card = found == cards_.end() ? nullptr : found->second.lock();
+    if (!entry || !card || entry->card != card) {
         qCWarning(lcServer).noquote()
             << "client" << peer_ << ":" << messageTypeName(message.type).data() << "for reader"
             << message.readerId << "which holds no card; dropped";
@@ -290,10 +293,10 @@ void ClientSession::toCard(const Message& message)
     if (message.type == MessageType::Error) {
         const auto code = parseErrorPayload(message.payload); // size checked by the decoder
         if (*code != static_cast<std::uint32_t>(ErrorCode::Success))
-            entry->card->onClientError(*code);
+            card->onClientError(*code);
         return;
     }
-    entry->card->onResponse(message.type, message.payload);
+    card->onResponse(message.type, message.payload);
 }
 
 } // namespace vscard::server

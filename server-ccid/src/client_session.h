@@ -60,7 +60,8 @@ private:
     SessionLimits limits_;
     MessageDecoder decoder_;
     std::optional<InitPayload> peerInit_;
-    std::map<std::uint32_t, int> readers_; // client reader id -> registry index
+    std::map<std::uint32_t, int> readers_;                     // client reader id -> registry index
+    std::map<std::uint32_t, std::weak_ptr<RemoteCard>> cards_; // where its answers go
     bool released_ = false;
 };
 

@@ -108,7 +108,7 @@ void ReaderRegistry::removeReader(int index)
     Q_EMIT readerRemoved(index);
 }
 
-void ReaderRegistry::insertCard(int index, std::shared_ptr<RemoteCard> card, Bytes atr)
+void ReaderRegistry::insertCard(int index, std::shared_ptr<ServedCard> card, Bytes atr)
 {
     auto& entry = entries_.at(static_cast<std::size_t>(index));
     if (!entry)

@@ -22,9 +22,17 @@ public:
     virtual void sendToCardSide(MessageType type, std::uint32_t readerId, const Bytes& payload) = 0;
 };
 
+// A card the registry holds: the device models talk to it as a CardPort; when it leaves its
+// slot, it is detached and answers nothing more.
+class ServedCard : public ccid::CardPort {
+public:
+    virtual void detach() = 0;
+    virtual bool hasOperationInFlight() const = 0;
+};
+
 // The card in a VSCard reader, as the CCID device models see it. VSCard carries one APDU per
 // reader at a time, and several links may share the card, so operations queue here.
-class RemoteCard : public ccid::CardPort {
+class RemoteCard : public ServedCard {
 public:
     RemoteCard(CardSideSender& sender, std::uint32_t readerId, bool extendedApdu, bool power);
     ~RemoteCard() override;
@@ -38,8 +46,8 @@ public:
     void onResponse(MessageType type, const Bytes& payload);
     void onClientError(std::uint32_t code);
     // The card is gone: nothing more is sent, nothing queued is answered.
-    void detach();
-    bool hasOperationInFlight() const { return inFlight_.has_value(); }
+    void detach() override;
+    bool hasOperationInFlight() const override { return inFlight_.has_value(); }
 
 private:
     struct Operation {
@@ -64,7 +72,7 @@ struct ReaderEntry {
     QString name;
     QString owner; // the client's peer address, for logs and --list
     std::uint32_t clientReaderId = 0;
-    std::shared_ptr<RemoteCard> card; // null: no card
+    std::shared_ptr<ServedCard> card; // null: no card
     Bytes atr;
 };
 
@@ -79,7 +87,7 @@ public:
     // The index of the new reader, or nullopt when every index is taken.
     std::optional<int> addReader(QString name, QString owner, std::uint32_t clientReaderId);
     void removeReader(int index);
-    void insertCard(int index, std::shared_ptr<RemoteCard> card, Bytes atr);
+    void insertCard(int index, std::shared_ptr<ServedCard> card, Bytes atr);
     void removeCard(int index);
 
     const ReaderEntry* reader(int index) const;
