@@ -8,6 +8,7 @@
 #include <secerr.h>
 
 #include <cstring>
+#include <optional>
 
 namespace vscard::cacard {
 
@@ -132,6 +133,24 @@ NssCardKeys::~NssCardKeys()
     logout();
     for (auto& entry : certificates_)
         CERT_DestroyCertificate(asCertificate(entry.certificate));
+}
+
+std::size_t NssCardKeys::keyBits(std::size_t index) const
+{
+    SECKEYPublicKey* key =
+        CERT_ExtractPublicKey(asCertificate(certificates_.at(index).certificate));
+    if (!key)
+        return 0;
+    const unsigned bits = SECKEY_PublicKeyStrengthInBits(key);
+    SECKEY_DestroyPublicKey(key);
+    return bits;
+}
+
+Bytes NssCardKeys::sha256(ByteView data) const
+{
+    Bytes digest(32);
+    PK11_HashBuf(SEC_OID_SHA256, digest.data(), data.data(), static_cast<PRInt32>(data.size()));
+    return digest;
 }
 
 void* NssCardKeys::slot() const

@@ -46,6 +46,8 @@ public:
     {
         return certificates_.at(index).der;
     }
+    std::size_t keyBits(std::size_t index) const override;
+    Bytes sha256(ByteView data) const override;
     PinCheck login(std::string_view pin) override;
     void logout() override;
     bool loggedIn() const override { return loggedIn_; }

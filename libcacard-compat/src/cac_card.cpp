@@ -1,0 +1,187 @@
+#include "vscard/cacard/cac_card.h"
+
+#include "cac_applets.h"
+#include "vscard/apdu.h"
+
+#include <algorithm>
+
+namespace vscard::cacard {
+
+namespace {
+
+Bytes status(std::uint16_t sw)
+{
+    return {static_cast<std::uint8_t>(sw >> 8), static_cast<std::uint8_t>(sw)};
+}
+
+// The 14 identifier bytes of the CCC, from every certificate of the card: each card its own
+// serial (libcacard gives every card the same one).
+Bytes deriveCardId(CardKeys& keys)
+{
+    Bytes all;
+    for (std::size_t i = 0; i < keys.certificateCount(); ++i)
+        all.insert(all.end(), keys.certificate(i).begin(), keys.certificate(i).end());
+    Bytes digest = keys.sha256(all);
+    digest.resize(14);
+    return digest;
+}
+
+// Instructions libcacard's card answers 6900 when no applet took them.
+bool isRefusedInstruction(std::uint8_t ins)
+{
+    switch (ins) {
+    case 0x70:
+    case 0x82:
+    case 0x84:
+    case 0x88:
+    case 0x0E:
+    case 0xB0:
+    case 0xD0:
+    case 0xD6:
+    case 0xB2:
+    case 0xD2:
+    case 0xDC:
+    case 0xE2:
+    case 0xC2:
+    case 0xDA: return true;
+    default: return false;
+    }
+}
+
+} // namespace
+
+CacCard::CacCard(std::unique_ptr<CardKeys> keys, std::unique_ptr<PinRetryState> pin)
+    : keys_(std::move(keys)), pin_(std::move(pin)), cardId_(deriveCardId(*keys_)),
+      applets_(makeCacApplets(*keys_, cardId_))
+{
+}
+
+CacCard::~CacCard() = default;
+
+const Bytes& CacCard::atr()
+{
+    static const Bytes atr = {0x3B, 0x7A, 0x18, 0x00, 0x00, 0x73, 0x66, 0x74,
+                              0x65, 0x20, 0x63, 0x64, 0x31, 0x34, 0x34};
+    return atr;
+}
+
+void CacCard::reset()
+{
+    selected_.fill(nullptr);
+    pending_.reset();
+    keys_->logout();
+}
+
+Bytes CacCard::respond(Bytes data, std::uint32_t ne, std::uint16_t sw)
+{
+    if (data.size() > ne) {
+        // libcacard keeps the whole answer and says only how much waits (00 for 256 or more).
+        const std::size_t size = data.size();
+        pending_ = std::move(data);
+        return {0x61, static_cast<std::uint8_t>(size > 255 ? 0 : size)};
+    }
+    data.push_back(static_cast<std::uint8_t>(sw >> 8));
+    data.push_back(static_cast<std::uint8_t>(sw));
+    return data;
+}
+
+Bytes CacCard::process(ByteView bytes)
+{
+    const auto parsed = CommandApdu::parse(bytes);
+    if (!parsed)
+        return status(0x6700);
+    const CommandApdu& command = *parsed;
+    if (pending_ && command.ins() != 0xC0)
+        pending_.reset();
+    // Logical channels exist in the interindustry and the CAC classes, as libcacard sees it.
+    const std::uint8_t type = command.cla() & 0xF0;
+    const bool channelled = type == 0x00 || type == 0x80 || type == 0x90 || type == 0xA0;
+    const std::size_t channel = channelled ? command.cla() & 0x03 : 0;
+    if (CacApplet* applet = selected_[channel]) {
+        if (auto answer = applet->process(*this, command))
+            return *answer;
+    }
+    return processWithoutApplet(command, channel);
+}
+
+Bytes CacCard::processWithoutApplet(const CommandApdu& command, std::size_t channel)
+{
+    const std::uint8_t type = command.cla() & 0xF0;
+    const bool iso = type == 0x00 || type == 0x80 || type == 0x90 || type == 0xA0;
+    if (!iso)
+        return status(0x6900);
+    if ((command.cla() & 0x0E) != 0)
+        return status(0x6882); // secure messaging
+    if (isRefusedInstruction(command.ins()))
+        return status(0x6900);
+    switch (command.ins()) {
+    case 0xA4: return select(command, channel);
+    case 0x20: return verify(command);
+    case 0xC0: return getResponse(command);
+    default: return status(0x6900);
+    }
+}
+
+Bytes CacCard::select(const CommandApdu& command, std::size_t channel)
+{
+    if (command.p1() != 0x04)
+        return status(0x6A81);
+    const auto found = std::find_if(applets_.begin(), applets_.end(), [&](const auto& applet) {
+        return applet->aid() == command.data();
+    });
+    // As in libcacard, a SELECT that fails leaves nothing selected.
+    selected_[channel] = found == applets_.end() ? nullptr : found->get();
+    if (!selected_[channel])
+        return status(0x6A82);
+    selected_[channel]->reset();
+    return respond(selected_[channel]->selectResponse(), command.ne());
+}
+
+Bytes CacCard::verify(const CommandApdu& command)
+{
+    if (command.p1() != 0x00 || command.p2() != 0x00)
+        return status(0x6A00);
+    const auto triesLeft = [this] {
+        return Bytes{0x63, static_cast<std::uint8_t>(0xC0 | pin_->remaining())};
+    };
+    if (command.nc() == 0) { // the PIN status
+        if (keys_->loggedIn())
+            return status(0x9000);
+        return pin_->blocked() ? status(0x6983) : triesLeft();
+    }
+    if (pin_->blocked())
+        return status(0x6983);
+    // CAC pads the PIN to 8 bytes with FF.
+    Bytes pin = command.data();
+    while (!pin.empty() && pin.back() == 0xFF)
+        pin.pop_back();
+    keys_->logout();
+    switch (keys_->login(std::string(pin.begin(), pin.end()))) {
+    case PinCheck::Accepted: pin_->recordSuccess(); return status(0x9000);
+    case PinCheck::Rejected:
+        pin_->recordFailure();
+        return pin_->blocked() ? status(0x6983) : triesLeft();
+    case PinCheck::Unusable: break;
+    }
+    return status(0x6985);
+}
+
+Bytes CacCard::getResponse(const CommandApdu& command)
+{
+    if (!pending_)
+        return status(0x6A88);
+    Bytes& rest = *pending_;
+    const std::size_t count = std::min<std::size_t>(rest.size(), command.ne());
+    Bytes data(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(count));
+    rest.erase(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(count));
+    const std::size_t next = std::min<std::size_t>(256, rest.size());
+    if (next == 0) {
+        pending_.reset();
+        data.insert(data.end(), {0x90, 0x00});
+    } else {
+        data.insert(data.end(), {0x61, static_cast<std::uint8_t>(next & 0xFF)});
+    }
+    return data;
+}
+
+} // namespace vscard::cacard
