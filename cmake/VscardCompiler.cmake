@@ -7,8 +7,8 @@ if(VSCARD_CCACHE)
 endif()
 
 add_compile_options(
-  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-qual -Wformat=2
-  -Wimplicit-fallthrough -Wmissing-declarations)
+  -Wall -Wextra -Wpedantic -Wshadow -Wcast-qual -Wformat=2 -Wimplicit-fallthrough
+  -Wmissing-declarations $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor>)
 if(VSCARD_WERROR)
   add_compile_options(-Werror)
 endif()

@@ -14,10 +14,11 @@ Bytes status(std::uint16_t sw)
     return {static_cast<std::uint8_t>(sw >> 8), static_cast<std::uint8_t>(sw)};
 }
 
-// The 14 identifier bytes of the CCC, from every certificate of the card: each card its own
-// serial (libcacard gives every card the same one).
-Bytes deriveCardId(CardKeys& keys)
+} // namespace
+
+Bytes cardIdentity(CardKeys& keys)
 {
+    // libcacard gives every card the same identifier; we hash the card's certificates.
     Bytes all;
     for (std::size_t i = 0; i < keys.certificateCount(); ++i)
         all.insert(all.end(), keys.certificate(i).begin(), keys.certificate(i).end());
@@ -25,6 +26,8 @@ Bytes deriveCardId(CardKeys& keys)
     digest.resize(14);
     return digest;
 }
+
+namespace {
 
 // Instructions libcacard's card answers 6900 when no applet took them.
 bool isRefusedInstruction(std::uint8_t ins)
@@ -51,7 +54,7 @@ bool isRefusedInstruction(std::uint8_t ins)
 } // namespace
 
 CacCard::CacCard(std::unique_ptr<CardKeys> keys, std::unique_ptr<PinRetryState> pin)
-    : keys_(std::move(keys)), pin_(std::move(pin)), cardId_(deriveCardId(*keys_)),
+    : keys_(std::move(keys)), pin_(std::move(pin)), cardId_(cardIdentity(*keys_)),
       applets_(makeCacApplets(*keys_, cardId_))
 {
 }
@@ -97,6 +100,8 @@ Bytes CacCard::process(ByteView bytes)
     const std::uint8_t type = command.cla() & 0xF0;
     const bool channelled = type == 0x00 || type == 0x80 || type == 0x90 || type == 0xA0;
     const std::size_t channel = channelled ? command.cla() & 0x03 : 0;
+    if (command.ins() == 0x84 && command.p1() == 0x00 && command.p2() == 0x00 && channelled)
+        return getChallenge(command);
     if (CacApplet* applet = selected_[channel]) {
         if (auto answer = applet->process(*this, command))
             return *answer;
@@ -164,6 +169,18 @@ Bytes CacCard::verify(const CommandApdu& command)
     case PinCheck::Unusable: break;
     }
     return status(0x6985);
+}
+
+Bytes CacCard::getChallenge(const CommandApdu& command)
+{
+    // libcacard refuses GET CHALLENGE (6D00 or 6900), so OpenSC's C_GenerateRandom fails on it;
+    // a real CAC answers, and so do we.
+    if (command.ne() == 0 || command.nc() != 0)
+        return status(0x6700);
+    Bytes challenge = keys_->random(command.ne());
+    if (challenge.size() != command.ne())
+        return status(0x6F00);
+    return respond(std::move(challenge), command.ne());
 }
 
 Bytes CacCard::getResponse(const CommandApdu& command)

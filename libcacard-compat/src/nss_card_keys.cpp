@@ -153,6 +153,14 @@ Bytes NssCardKeys::sha256(ByteView data) const
     return digest;
 }
 
+Bytes NssCardKeys::random(std::size_t count) const
+{
+    Bytes bytes(count);
+    if (count > 0 && PK11_GenerateRandom(bytes.data(), static_cast<int>(count)) != SECSuccess)
+        return {};
+    return bytes;
+}
+
 void* NssCardKeys::slot() const
 {
     CERTCertificate* first = asCertificate(certificates_.front().certificate);

@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "client_session.h"
+#include "emulated_card.h"
 #include "logging.h"
 #include "pcsc_link.h"
 #include "serial_link.h"
@@ -52,6 +53,21 @@ QString Server::start()
             return problem;
         connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
         qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << endpoint.path;
+    }
+    EmulationSettings emulation;
+    if (options_.stateDirectory)
+        emulation.stateDirectory = options_.stateDirectory->toStdString();
+    emulation.pinTries = options_.pinTries;
+    for (const QString& cardOptions : options_.emulatedCards) {
+        auto readers = makeEmulatedCards(cardOptions, emulation);
+        if (!readers)
+            return QStringLiteral("--card emulated:%1: %2").arg(cardOptions, readers.error());
+        for (auto& reader : *readers) {
+            const auto index = registry_.addReader(reader.name, QStringLiteral("emulation"), 0);
+            if (!index)
+                return QStringLiteral("--card: more cards than --max-readers");
+            registry_.insertCard(*index, reader.card, cacard::CacCard::atr());
+        }
     }
     for (const auto& option : options_.serialLinks) {
         auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_,

@@ -61,6 +61,20 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "symlink PATH (reader.conf DEVICENAME PATH:PROFILE, LIBPATH libccidtwin.so). PROFILE: "
         "GemPCTwin (one slot, the default) or GemCorePOSPro (five slots). Repeatable.",
         "PATH[:PROFILE]");
+    const QCommandLineOption cardOption(
+        "card",
+        "Host a card in the server itself. emulated:OPTIONS is an emulated CAC from an NSS "
+        "database, OPTIONS in libcacard's syntax, e.g. 'emulated:db=\"sql:/etc/pki/nssdb\" "
+        "use_hw=no soft=(,Test,CAC,,cert1,cert2,cert3)'. Repeatable; each card takes a slot.",
+        "KIND:OPTIONS");
+    const QCommandLineOption stateDirOption(
+        "state-dir",
+        "Keep the emulated cards' PIN retry counters in DIR (one locked file per card), so "
+        "that a blocked PIN stays blocked across restarts.",
+        "DIR");
+    const QCommandLineOption pinTriesOption(
+        "pin-tries", "Wrong PINs an emulated card accepts before it blocks (1 to 15). Default: 3.",
+        "N", "3");
     const QCommandLineOption traceOption(
         "trace",
         "Log every message of the matching categories, decoded (PINs masked): comma-separated "
@@ -77,8 +91,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "Ask the server running on --pcsc-socket which reader sits in which PC/SC slot, print "
         "it and exit.");
     parser.addOptions({helpOption, versionOption, listenOption, socketModeOption, maxReadersOption,
-                       pcscSocketOption, pcscNameOption, serialLinkOption, traceOption, pcapOption,
-                       listOption});
+                       pcscSocketOption, pcscNameOption, serialLinkOption, cardOption,
+                       stateDirOption, pinTriesOption, traceOption, pcapOption, listOption});
 
     if (!parser.parse(arguments))
         return failWith(parser.errorText());
@@ -133,6 +147,17 @@ CommandLine parseCommandLine(const QStringList& arguments)
         link.profile = profile->name;
         options.serialLinks.append(link);
     }
+    for (const QString& card : parser.values(cardOption)) {
+        if (!card.startsWith(QLatin1String("emulated:")))
+            return failWith(QStringLiteral("--card %1: expected emulated:OPTIONS").arg(card));
+        options.emulatedCards.append(card.mid(9));
+    }
+    if (parser.isSet(stateDirOption))
+        options.stateDirectory = parser.value(stateDirOption);
+    options.pinTries = parser.value(pinTriesOption).toUInt(&ok);
+    if (!ok || options.pinTries < 1 || options.pinTries > 15)
+        return failWith(QStringLiteral("--pin-tries %1: expected a number from 1 to 15")
+                            .arg(parser.value(pinTriesOption)));
     options.trace = parser.value(traceOption);
     if (parser.isSet(pcapOption))
         options.pcap = parser.value(pcapOption);

@@ -22,6 +22,9 @@ struct ServerOptions {
         QString profile;
     };
     QList<SerialLinkOption> serialLinks;
+    QStringList emulatedCards;             // --card emulated:OPTIONS
+    std::optional<QString> stateDirectory; // --state-dir
+    unsigned pinTries = 3;                 // --pin-tries
     QString trace;
     std::optional<QString> pcap;
     bool list = false;

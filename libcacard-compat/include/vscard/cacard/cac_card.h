@@ -5,6 +5,7 @@
 //     no counter); the PIN status query answers 63Cx instead of 6A88;
 //   - the CCC card identifier, and so the serial OpenSC shows, is derived from the card's
 //     certificates (libcacard: one fixed value for every card);
+//   - GET CHALLENGE answers random bytes (libcacard: 6D00 or 6900, so OpenSC's RNG fails);
 //   - an unsigned block whose padding is broken is refused with 6984 (libcacard crashes).
 #pragma once
 
@@ -22,6 +23,10 @@ class CommandApdu;
 namespace vscard::cacard {
 
 class CacApplet;
+
+// The 14 identifier bytes of a card's CCC, derived from all its certificates: each card its
+// own serial. Also names the card's PIN state file.
+Bytes cardIdentity(CardKeys& keys);
 
 class CacCard {
 public:
@@ -58,6 +63,7 @@ private:
     Bytes select(const CommandApdu& command, std::size_t channel);
     Bytes verify(const CommandApdu& command);
     Bytes getResponse(const CommandApdu& command);
+    Bytes getChallenge(const CommandApdu& command);
 
     std::unique_ptr<CardKeys> keys_;
     std::unique_ptr<PinRetryState> pin_;

@@ -30,6 +30,8 @@ public:
     virtual std::size_t keyBits(std::size_t index) const = 0;
     // SHA-256, for the card's identity (the crypto library is the key store's).
     virtual Bytes sha256(ByteView data) const = 0;
+    // Random bytes for GET CHALLENGE.
+    virtual Bytes random(std::size_t count) const = 0;
     // Checks the PIN against the token and, if it is right, unlocks the keys for this card
     // until logout(): later operations do not pay the password derivation again.
     virtual PinCheck login(std::string_view pin) = 0;

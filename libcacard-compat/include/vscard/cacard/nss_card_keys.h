@@ -48,6 +48,7 @@ public:
     }
     std::size_t keyBits(std::size_t index) const override;
     Bytes sha256(ByteView data) const override;
+    Bytes random(std::size_t count) const override;
     PinCheck login(std::string_view pin) override;
     void logout() override;
     bool loggedIn() const override { return loggedIn_; }

@@ -1,0 +1,47 @@
+// Emulated CACs hosted by server-ccid itself (QEMU's ccid-card-emulated has this role): made
+// from libcacard's options string, each in its own slot, answering in the event loop.
+#pragma once
+
+#include "reader_registry.h"
+#include "vscard/cacard/cac_card.h"
+
+#include <QString>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace vscard::server {
+
+class EmulatedCard : public ServedCard {
+public:
+    explicit EmulatedCard(std::unique_ptr<cacard::CacCard> card) : card_(std::move(card)) {}
+
+    bool acceptsExtendedApdu() const override { return true; }
+    // Power reaches the card: a reset or power-off logs it out, as a real card would.
+    bool forwardsPower() const override { return true; }
+    void transmit(Bytes command, Completion done) override;
+    void power(PowerAction action, Completion done) override;
+    void detach() override { detached_ = true; }
+    bool hasOperationInFlight() const override { return false; }
+
+private:
+    std::unique_ptr<cacard::CacCard> card_;
+    bool detached_ = false;
+};
+
+struct EmulatedReader {
+    QString name;
+    std::shared_ptr<EmulatedCard> card;
+};
+
+struct EmulationSettings {
+    std::optional<std::string> stateDirectory; // --state-dir: PIN retry counters survive
+    unsigned pinTries = 3;
+};
+
+// The cards of one --card emulated:OPTIONS; an error names what is wrong.
+Result<std::vector<EmulatedReader>, QString> makeEmulatedCards(const QString& options,
+                                                               const EmulationSettings& settings);
+
+} // namespace vscard::server
