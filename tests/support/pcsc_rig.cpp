@@ -221,6 +221,17 @@ QString PcscRig::pcscdLog() const
     return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
 }
 
+QString makeTestDatabase(const QString& dir, const QString& pin)
+{
+    QProcess make;
+    make.setProcessChannelMode(QProcess::MergedChannels);
+    make.start(VSCARD_MAKE_NSSDB, {dir, pin});
+    if (!make.waitForFinished(120000) || make.exitStatus() != QProcess::NormalExit ||
+        make.exitCode() != 0)
+        return "make-test-nssdb failed: " + QString::fromUtf8(make.readAll());
+    return {};
+}
+
 bool waitReady(QProcess* client)
 {
     QByteArray seen;

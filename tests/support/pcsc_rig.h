@@ -13,6 +13,16 @@
 
 namespace vscard::test {
 
+// The ATR fixtures of the acceptance matrix: the emulated CAC (T=0, TA1 18), a T=1-only card
+// and a dual-protocol card (T=0 first, TA1 96).
+inline const QString kCacAtr = QStringLiteral("3B7A18000073667465206364313434");
+inline const QString kT1OnlyAtr = QStringLiteral("3B858131FE457673637264FE");
+inline const QString kDualAtr = QStringLiteral("3B9496803180456475616C6A");
+
+// A fresh NSS database in dir with cert1..cert3 (tests/support/make-test-nssdb); empty on
+// success, else what went wrong.
+QString makeTestDatabase(const QString& dir, const QString& pin);
+
 struct ToolResult {
     int exitCode = -1;
     QString output; // stdout and stderr together

@@ -46,11 +46,8 @@ void TestEmulatedCacSystem::initTestCase()
 {
     QVERIFY(work_.isValid());
     database_ = work_.filePath("db");
-    QProcess make;
-    make.setProcessChannelMode(QProcess::MergedChannels);
-    make.start(VSCARD_MAKE_NSSDB, {database_, kPin});
-    QVERIFY(make.waitForFinished(120000));
-    QVERIFY2(make.exitCode() == 0, make.readAll().constData());
+    const QString problem = vscard::test::makeTestDatabase(database_, kPin);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 bool TestEmulatedCacSystem::startWithCards(PcscRig& rig, const QString& softCards, int readers)

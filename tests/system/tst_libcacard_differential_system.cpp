@@ -124,11 +124,8 @@ private:
 void TestLibcacardDifferential::initTestCase()
 {
     database_ = work_.filePath("db");
-    QProcess make;
-    make.setProcessChannelMode(QProcess::MergedChannels);
-    make.start(VSCARD_MAKE_NSSDB, {database_, kPin});
-    QVERIFY(make.waitForFinished(120000));
-    QVERIFY2(make.exitCode() == 0, make.readAll().constData());
+    const QString problem = vscard::test::makeTestDatabase(database_, kPin);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestLibcacardDifferential::cleanup()

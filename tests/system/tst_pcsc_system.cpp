@@ -8,15 +8,14 @@
 #include <csignal>
 
 using vscard::test::colonAtr;
+using vscard::test::kCacAtr;
+using vscard::test::kDualAtr;
+using vscard::test::kT1OnlyAtr;
 using vscard::test::PcscRig;
 using vscard::test::receivedBytes;
 using vscard::test::waitReady;
 
 namespace {
-
-const QString kCacAtr = "3B7A18000073667465206364313434";
-const QString kT1OnlyAtr = "3B858131FE457673637264FE";
-const QString kDualAtr = "3B94968031804564 75616C6A";
 
 // opensc-tool -l until the reader line says what we expect; pcscd learns of cards by events.
 bool waitForReaderState(PcscRig& rig, int reader, bool cardPresent)

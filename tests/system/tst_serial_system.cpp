@@ -7,17 +7,12 @@
 #include <QtTest>
 
 using vscard::test::colonAtr;
+using vscard::test::kCacAtr;
+using vscard::test::kDualAtr;
+using vscard::test::kT1OnlyAtr;
 using vscard::test::PcscRig;
 using vscard::test::receivedBytes;
 using vscard::test::waitReady;
-
-namespace {
-
-const QString kCacAtr = "3B7A18000073667465206364313434";
-const QString kT1OnlyAtr = "3B858131FE457673637264FE";
-const QString kDualAtr = "3B9496803180456475616C6A";
-
-} // namespace
 
 class TestSerialSystem : public QObject {
     Q_OBJECT

@@ -1,6 +1,7 @@
 // The emulated CAC alone, applet by applet and instruction by instruction, against the bytes
 // Debian's libcacard 2.8.0 was seen to answer (three certificates, the first 673 bytes long),
 // and against the deliberate differences. The keys are a fake: NSS is the system tests' part.
+#include "fake_card_keys.h"
 #include "hex_bytes.h"
 #include "vscard/cacard/cac_card.h"
 
@@ -13,46 +14,7 @@ using vscard::test::fromHex;
 
 namespace {
 
-class FakeKeys : public CardKeys {
-public:
-    FakeKeys()
-    {
-        for (std::size_t size : {673u, 700u, 300u}) {
-            Bytes der(size);
-            for (std::size_t i = 0; i < size; ++i)
-                der[i] = static_cast<std::uint8_t>(i * 3 + size);
-            der[0] = 0x30;
-            certificates_.push_back(der);
-        }
-    }
-    std::size_t certificateCount() const override { return certificates_.size(); }
-    const Bytes& certificate(std::size_t index) const override { return certificates_.at(index); }
-    std::size_t keyBits(std::size_t) const override { return 2048; }
-    Bytes sha256(ByteView data) const override
-    {
-        Bytes digest(32);
-        for (std::size_t i = 0; i < digest.size(); ++i)
-            digest[i] = static_cast<std::uint8_t>(data.size() + i * 7);
-        return digest;
-    }
-    Bytes random(std::size_t count) const override { return Bytes(count, 0x5A); }
-    PinCheck login(std::string_view pin) override
-    {
-        loggedIn_ = pin == "12345678";
-        return loggedIn_ ? PinCheck::Accepted : PinCheck::Rejected;
-    }
-    void logout() override { loggedIn_ = false; }
-    bool loggedIn() const override { return loggedIn_; }
-    // The "private-key operation" reverses the block: enough to see what went in and out.
-    Result<Bytes, std::string> rsaPrivate(std::size_t, ByteView input) override
-    {
-        return Bytes(input.rbegin(), input.rend());
-    }
-
-private:
-    std::vector<Bytes> certificates_;
-    bool loggedIn_ = false;
-};
+using FakeKeys = vscard::test::FakeCardKeys;
 
 QString hex(const Bytes& bytes)
 {
