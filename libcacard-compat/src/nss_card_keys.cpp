@@ -116,8 +116,7 @@ NssCardKeys::open(std::shared_ptr<NssDatabase> database, const std::vector<std::
     for (const std::string& nickname : nicknames) {
         CERTCertificate* certificate = PK11_FindCertFromNickname(nickname.c_str(), nullptr);
         if (!certificate)
-            return fail("certificate \"" + nickname + "\" is not in " + keys->database_->path() +
-                        ": " + nssError());
+            return fail("certificate \"" + nickname + "\" is not in " + keys->database_->path());
         Certificate entry;
         entry.nickname = nickname;
         entry.der.assign(certificate->derCert.data,

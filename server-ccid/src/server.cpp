@@ -35,6 +35,9 @@ QString Server::start()
             return QStringLiteral("--pcap %1").arg(QString::fromStdString(capture.error()));
         capture_ = std::move(capture).value();
     }
+    // Cards first: a card that cannot be made stops the server before it listens.
+    if (const QString problem = startEmulatedCards(); !problem.isEmpty())
+        return problem;
     for (const Endpoint& endpoint : options_.listen) {
         auto* listener = new StreamListener(endpoint, options_.socketMode, this);
         if (const QString problem = listener->listen(); !problem.isEmpty())
@@ -54,6 +57,17 @@ QString Server::start()
         connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
         qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << endpoint.path;
     }
+    for (const auto& option : options_.serialLinks) {
+        auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_,
+                                    capture_.get(), this);
+        if (const QString problem = link->start(); !problem.isEmpty())
+            return problem;
+    }
+    return {};
+}
+
+QString Server::startEmulatedCards()
+{
     EmulationSettings emulation;
     if (options_.stateDirectory)
         emulation.stateDirectory = options_.stateDirectory->toStdString();
@@ -68,12 +82,6 @@ QString Server::start()
                 return QStringLiteral("--card: more cards than --max-readers");
             registry_.insertCard(*index, reader.card, cacard::CacCard::atr());
         }
-    }
-    for (const auto& option : options_.serialLinks) {
-        auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_,
-                                    capture_.get(), this);
-        if (const QString problem = link->start(); !problem.isEmpty())
-            return problem;
     }
     return {};
 }

@@ -27,6 +27,7 @@ public:
     ReaderRegistry& registry() { return registry_; }
 
 private:
+    QString startEmulatedCards();
     void acceptClient(QIODevice* socket, const QString& peer);
     void acceptDriver(QIODevice* socket, const QString& peer);
 

@@ -32,6 +32,7 @@ private Q_SLOTS:
     void pkcs11Test_withLogin_reportsNoErrors();
     void wrongPin_countsDownBlocksAndStaysBlockedAcrossRestart();
     void twoCards_oneServer_differentSerials();
+    void missingCertificate_serverRefusesToStart();
 
 private:
     bool startWithCards(PcscRig& rig, const QString& softCards, int readers = 1);
@@ -213,6 +214,22 @@ void TestEmulatedCacSystem::twoCards_oneServer_differentSerials()
     QVERIFY2(serials[0] != serials[1], qPrintable(token.output));
     QVERIFY(token.output.contains("token label        : vscard test 1"));
     QVERIFY(token.output.contains("token label        : vscard test 2"));
+}
+
+void TestEmulatedCacSystem::missingCertificate_serverRefusesToStart()
+{
+    // libcacard skips a nickname it cannot find; we say which one and do not start.
+    QProcess server;
+    server.setProcessChannelMode(QProcess::MergedChannels);
+    server.start(VSCARD_SERVER_BIN_FOR_TESTS,
+                 {"--listen", "unix:" + work_.filePath("refused.sock"), "--card",
+                  cardOption(database_, "soft=(,Test,CAC,,cert1,nosuch)")});
+    QVERIFY(server.waitForFinished(30000));
+    QCOMPARE(server.exitCode(), 1);
+    const QString output = QString::fromUtf8(server.readAll());
+    QVERIFY2(output.contains("certificate \"nosuch\" is not in sql:" + database_),
+             qPrintable(output));
+    QVERIFY(!QFile::exists(work_.filePath("refused.sock")));
 }
 
 QTEST_GUILESS_MAIN(TestEmulatedCacSystem)
