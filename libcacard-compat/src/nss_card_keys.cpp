@@ -184,10 +184,23 @@ PinCheck NssCardKeys::login(std::string_view pin)
     if (result == PinCheck::Accepted && !loggedIn_) {
         database_->acquireLogin(token);
         loggedIn_ = true;
-        // Found once per session: every later operation skips the password derivation.
+        // Found once per session and copied into a session object: the token keeps its
+        // private keys encrypted under the password, and every operation on the token object
+        // would pay the password-based key derivation again (about 35 ms on an sql: database).
         for (auto& entry : certificates_) {
-            if (!entry.privateKey)
-                entry.privateKey = PK11_FindKeyByAnyCert(asCertificate(entry.certificate), nullptr);
+            if (entry.privateKey)
+                continue;
+            SECKEYPrivateKey* tokenKey =
+                PK11_FindKeyByAnyCert(asCertificate(entry.certificate), nullptr);
+            if (!tokenKey)
+                continue;
+            SECKEYPrivateKey* sessionKey = PK11_CopyTokenPrivKeyToSessionPrivKey(token, tokenKey);
+            if (sessionKey) {
+                SECKEY_DestroyPrivateKey(tokenKey);
+                entry.privateKey = sessionKey;
+            } else {
+                entry.privateKey = tokenKey; // a token that will not copy its keys: slower, same
+            }
         }
     }
     if (internal)

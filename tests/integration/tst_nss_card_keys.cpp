@@ -13,14 +13,15 @@ namespace {
 // The PKCS#1 v1.5 block of a SHA-256 signature, as OpenSC pads it for RSA_RAW cards.
 Bytes signatureBlock(std::size_t modulusBytes)
 {
-    const Bytes digestInfo = {0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-                              0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+    const Bytes digestInfo = {0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                              0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
     Bytes block(modulusBytes, 0xFF);
     block[0] = 0x00;
     block[1] = 0x01;
     const std::size_t start = modulusBytes - digestInfo.size() - 32;
     block[start - 1] = 0x00;
-    std::copy(digestInfo.begin(), digestInfo.end(), block.begin() + static_cast<std::ptrdiff_t>(start));
+    std::copy(digestInfo.begin(), digestInfo.end(),
+              block.begin() + static_cast<std::ptrdiff_t>(start));
     std::fill(block.end() - 32, block.end(), 0xAB);
     return block;
 }
