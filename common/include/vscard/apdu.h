@@ -83,8 +83,6 @@ public:
     bool isExtended() const { return extended_; }
     // Command chaining (CLA bit 5) in the interindustry classes, as ISO 7816-4 5.4.1 defines it.
     bool isChained() const;
-    // Proprietary class (CLA bit 8 set), where the meaning of the other CLA bits is the card's.
-    bool isProprietaryClass() const { return (cla_ & 0x80) != 0 && cla_ != 0xFF; }
 
     Bytes encode() const;
 

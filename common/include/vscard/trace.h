@@ -53,7 +53,6 @@ public:
     explicit TraceFilter(std::string_view spec);
 
     bool enabled(std::string_view category) const;
-    bool empty() const { return rules_.empty(); }
 
 private:
     struct Rule {

@@ -77,7 +77,6 @@ public:
     std::uint8_t slotCount() const { return config_.slotCount; }
     IccStatus iccStatus(std::uint8_t slot) const;
     bool isBusy(std::uint8_t slot) const;
-    const DeviceConfig& config() const { return config_; }
 
 private:
     struct Slot;
