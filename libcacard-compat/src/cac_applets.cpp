@@ -300,27 +300,6 @@ std::vector<AppletEntry> appletEntries(const Bytes& table)
 
 } // namespace
 
-void appendSimpleTlvLength(Bytes& out, std::size_t length)
-{
-    if (length < 0xFF) {
-        out.push_back(static_cast<std::uint8_t>(length));
-        return;
-    }
-    out.push_back(0xFF);
-    appendLe16(out, length);
-}
-
-Bytes encodeSimpleTlv(const std::vector<TlvMember>& members)
-{
-    Bytes out;
-    for (const auto& member : members) {
-        out.push_back(member.tag);
-        appendSimpleTlvLength(out, member.value.size());
-        out.insert(out.end(), member.value.begin(), member.value.end());
-    }
-    return out;
-}
-
 Bytes CacApplet::selectResponse() const
 {
     Bytes fci{0x6F, static_cast<std::uint8_t>(aid_.size() + 4), 0x84,
@@ -365,6 +344,18 @@ std::optional<Bytes> ContainerApplet::process(CacCard& card, const CommandApdu& 
     case 0x20: return std::nullopt;
     default: return status(0x6D00);
     }
+}
+
+std::optional<Bytes> PassthroughApplet::processSpecific(CacCard& card, const CommandApdu& command)
+{
+    if (command.ins() == 0x52 && !read_) {
+        read_ = true;
+        if (const auto data = card.keys().dataObject(label_)) {
+            auto [tagFile, valueFile] = splitFiles(parseSimpleTlv(*data));
+            setBufferFiles(std::move(tagFile), std::move(valueFile));
+        }
+    }
+    return std::nullopt;
 }
 
 Bytes ContainerApplet::readBuffer(CacCard& card, const CommandApdu& command) const
@@ -584,10 +575,10 @@ std::vector<std::unique_ptr<CacApplet>> makeCacApplets(CardKeys& keys, const Byt
     for (std::uint16_t coid : {0x02FB, 0x02FE, 0x02FD})
         applets.push_back(std::make_unique<ContainerApplet>(
             emptyApplet(aid(kRid, 0x02, static_cast<std::uint8_t>(coid)), {coid})));
-    // Person Instance and Personnel: SimpleTLV buffers, empty unless the database holds them.
-    for (std::uint16_t coid : {0x0200, 0x0201})
-        applets.push_back(std::make_unique<ContainerApplet>(
-            emptyApplet(aid(kRid, 0x02, static_cast<std::uint8_t>(coid)), {coid}, 0x00)));
+    applets.push_back(std::make_unique<PassthroughApplet>(
+        emptyApplet(aid(kRid, 0x02, 0x00), {0x0200}, 0x00), "Person Instance"));
+    applets.push_back(std::make_unique<PassthroughApplet>(
+        emptyApplet(aid(kRid, 0x02, 0x01), {0x0201}, 0x00), "Personnel"));
     for (std::uint16_t coid : {0x1201, 0x1202})
         applets.push_back(std::make_unique<ContainerApplet>(
             emptyApplet(aid(kRid, 0x12, static_cast<std::uint8_t>(coid)), {coid})));

@@ -4,22 +4,12 @@
 
 #include "vscard/apdu.h"
 #include "vscard/cacard/cac_card.h"
+#include "vscard/cacard/simple_tlv.h"
 
 #include <optional>
 #include <vector>
 
 namespace vscard::cacard {
-
-// A SimpleTLV member of a property list or buffer: tag and value (compound values
-// pre-encoded).
-struct TlvMember {
-    std::uint8_t tag;
-    Bytes value;
-};
-
-// SimpleTLV length: one byte below 255, else FF and two bytes little-endian.
-void appendSimpleTlvLength(Bytes& out, std::size_t length);
-Bytes encodeSimpleTlv(const std::vector<TlvMember>& members);
 
 class CacApplet {
 public:
@@ -61,6 +51,11 @@ public:
 protected:
     // Instructions of a specific applet, tried first.
     virtual std::optional<Bytes> processSpecific(CacCard& card, const CommandApdu& command);
+    void setBufferFiles(Bytes tagFile, Bytes valueFile)
+    {
+        config_.tagFile = std::move(tagFile);
+        config_.valueFile = std::move(valueFile);
+    }
 
 private:
     Bytes readBuffer(CacCard& card, const CommandApdu& command) const;
@@ -82,6 +77,23 @@ private:
     std::size_t index_;
     std::size_t modulusBytes_;
     Bytes signBuffer_;
+};
+
+// Person Instance and Personnel: the token's data object of the same label, split into tag
+// and value files on the first READ BUFFER as libcacard does; empty files when there is none.
+class PassthroughApplet : public ContainerApplet {
+public:
+    PassthroughApplet(Config config, std::string label)
+        : ContainerApplet(std::move(config)), label_(std::move(label))
+    {
+    }
+
+protected:
+    std::optional<Bytes> processSpecific(CacCard& card, const CommandApdu& command) override;
+
+private:
+    std::string label_;
+    bool read_ = false;
 };
 
 // The Access Control Applet: GET ACR and its tables.

@@ -34,6 +34,10 @@ CERTCertificate* asCertificate(void* pointer)
 {
     return static_cast<CERTCertificate*>(pointer);
 }
+PK11SlotInfo* asSlot(void* pointer)
+{
+    return static_cast<PK11SlotInfo*>(pointer);
+}
 SECKEYPrivateKey* asKey(void* pointer)
 {
     return static_cast<SECKEYPrivateKey*>(pointer);
@@ -109,21 +113,79 @@ void NssDatabase::releaseLogin(void* slot)
     }
 }
 
-Result<std::unique_ptr<NssCardKeys>, std::string>
-NssCardKeys::open(std::shared_ptr<NssDatabase> database, const std::vector<std::string>& nicknames)
+NssCardKeys::NssCardKeys(std::shared_ptr<NssDatabase> database, void* slot,
+                         RsaMechanisms mechanisms)
+    : database_(std::move(database)), slot_(PK11_ReferenceSlot(asSlot(slot))),
+      tokenName_(PK11_GetTokenName(asSlot(slot))),
+      rawRsa_(mechanisms == RsaMechanisms::RawWhereOffered &&
+              PK11_DoesMechanism(asSlot(slot), CKM_RSA_X_509))
 {
-    std::unique_ptr<NssCardKeys> keys(new NssCardKeys(std::move(database)));
+}
+
+Result<std::unique_ptr<NssCardKeys>, std::string>
+NssCardKeys::open(std::shared_ptr<NssDatabase> database, const std::vector<std::string>& nicknames,
+                  RsaMechanisms mechanisms)
+{
+    std::vector<Certificate> certificates;
+    auto destroyAll = [&certificates] {
+        for (auto& entry : certificates)
+            CERT_DestroyCertificate(asCertificate(entry.certificate));
+    };
     for (const std::string& nickname : nicknames) {
         CERTCertificate* certificate = PK11_FindCertFromNickname(nickname.c_str(), nullptr);
-        if (!certificate)
-            return fail("certificate \"" + nickname + "\" is not in " + keys->database_->path());
+        if (!certificate) {
+            destroyAll();
+            return fail("certificate \"" + nickname + "\" is not in " + database->path());
+        }
         Certificate entry;
         entry.nickname = nickname;
         entry.der.assign(certificate->derCert.data,
                          certificate->derCert.data + certificate->derCert.len);
         entry.certificate = certificate;
+        certificates.push_back(std::move(entry));
+    }
+    // The token of the first certificate holds the keys (NSS's soft token for a plain
+    // database).
+    PK11SlotInfo* slot = nullptr;
+    if (!certificates.empty() && asCertificate(certificates.front().certificate)->slot)
+        slot = PK11_ReferenceSlot(asCertificate(certificates.front().certificate)->slot);
+    else
+        slot = PK11_GetInternalKeySlot();
+    std::unique_ptr<NssCardKeys> keys(new NssCardKeys(std::move(database), slot, mechanisms));
+    PK11_FreeSlot(slot);
+    keys->certificates_ = std::move(certificates);
+    return keys;
+}
+
+Result<std::unique_ptr<NssCardKeys>, std::string>
+NssCardKeys::openToken(std::shared_ptr<NssDatabase> database, void* slot, RsaMechanisms mechanisms)
+{
+    std::unique_ptr<NssCardKeys> keys(new NssCardKeys(std::move(database), slot, mechanisms));
+    // Objects, not NSS's certificate view: the token shows its certificates before login.
+    PK11GenericObject* first = PK11_FindGenericObjects(asSlot(slot), CKO_CERTIFICATE);
+    for (PK11GenericObject* object = first; object; object = PK11_GetNextGenericObject(object)) {
+        if (keys->certificates_.size() == kMaxCertificatesPerCard)
+            break;
+        SECItem der = {siBuffer, nullptr, 0};
+        if (PK11_ReadRawAttribute(PK11_TypeGeneric, object, CKA_VALUE, &der) != SECSuccess)
+            continue;
+        CERTCertificate* certificate =
+            CERT_NewTempCertificate(CERT_GetDefaultCertDB(), &der, nullptr, PR_FALSE, PR_TRUE);
+        SECITEM_FreeItem(&der, PR_FALSE);
+        if (!certificate)
+            continue;
+        Certificate entry;
+        entry.nickname = "certificate " + std::to_string(keys->certificates_.size() + 1) +
+                         " of token \"" + keys->tokenName_ + "\"";
+        entry.der.assign(certificate->derCert.data,
+                         certificate->derCert.data + certificate->derCert.len);
+        entry.certificate = certificate;
         keys->certificates_.push_back(std::move(entry));
     }
+    if (first)
+        PK11_DestroyGenericObjects(first);
+    if (keys->certificates_.empty())
+        return fail("token \"" + keys->tokenName_ + "\" shows no certificate");
     return keys;
 }
 
@@ -132,6 +194,7 @@ NssCardKeys::~NssCardKeys()
     logout();
     for (auto& entry : certificates_)
         CERT_DestroyCertificate(asCertificate(entry.certificate));
+    PK11_FreeSlot(asSlot(slot_));
 }
 
 std::size_t NssCardKeys::keyBits(std::size_t index) const
@@ -160,52 +223,40 @@ Bytes NssCardKeys::random(std::size_t count) const
     return bytes;
 }
 
-void* NssCardKeys::slot() const
-{
-    CERTCertificate* first = asCertificate(certificates_.front().certificate);
-    return first->slot ? first->slot : nullptr;
-}
-
 PinCheck NssCardKeys::login(std::string_view pin)
 {
     if (certificates_.empty())
         return PinCheck::Unusable;
-    PK11SlotInfo* token = static_cast<PK11SlotInfo*>(slot());
-    PK11SlotInfo* internal = token ? nullptr : PK11_GetInternalKeySlot();
-    if (!token)
-        token = internal;
-    PinCheck result = PinCheck::Accepted;
+    PK11SlotInfo* token = asSlot(slot_);
     const std::string terminated(pin);
     if (PK11_NeedLogin(token)) {
         if (PK11_CheckUserPassword(token, terminated.c_str()) != SECSuccess)
-            result =
-                PORT_GetError() == SEC_ERROR_BAD_PASSWORD ? PinCheck::Rejected : PinCheck::Unusable;
+            return PORT_GetError() == SEC_ERROR_BAD_PASSWORD ? PinCheck::Rejected
+                                                             : PinCheck::Unusable;
     }
-    if (result == PinCheck::Accepted && !loggedIn_) {
-        database_->acquireLogin(token);
-        loggedIn_ = true;
-        // Found once per session and copied into a session object: the token keeps its
-        // private keys encrypted under the password, and every operation on the token object
-        // would pay the password-based key derivation again (about 35 ms on an sql: database).
-        for (auto& entry : certificates_) {
-            if (entry.privateKey)
-                continue;
-            SECKEYPrivateKey* tokenKey =
-                PK11_FindKeyByAnyCert(asCertificate(entry.certificate), nullptr);
-            if (!tokenKey)
-                continue;
-            SECKEYPrivateKey* sessionKey = PK11_CopyTokenPrivKeyToSessionPrivKey(token, tokenKey);
-            if (sessionKey) {
-                SECKEY_DestroyPrivateKey(tokenKey);
-                entry.privateKey = sessionKey;
-            } else {
-                entry.privateKey = tokenKey; // a token that will not copy its keys: slower, same
-            }
+    if (loggedIn_)
+        return PinCheck::Accepted;
+    database_->acquireLogin(token);
+    loggedIn_ = true;
+    // Found once per session and copied into a session object: the soft token keeps its
+    // private keys encrypted under the password, and every operation on the token object
+    // would pay the password-based key derivation again (about 35 ms on an sql: database).
+    for (auto& entry : certificates_) {
+        if (entry.privateKey)
+            continue;
+        SECKEYPrivateKey* tokenKey =
+            PK11_FindPrivateKeyFromCert(token, asCertificate(entry.certificate), nullptr);
+        if (!tokenKey)
+            continue;
+        SECKEYPrivateKey* sessionKey = PK11_CopyTokenPrivKeyToSessionPrivKey(token, tokenKey);
+        if (sessionKey) {
+            SECKEY_DestroyPrivateKey(tokenKey);
+            entry.privateKey = sessionKey;
+        } else {
+            entry.privateKey = tokenKey; // a hardware key never leaves its token: same, slower
         }
     }
-    if (internal)
-        PK11_FreeSlot(internal);
-    return result;
+    return PinCheck::Accepted;
 }
 
 void NssCardKeys::logout()
@@ -217,11 +268,7 @@ void NssCardKeys::logout()
             SECKEY_DestroyPrivateKey(asKey(entry.privateKey));
         entry.privateKey = nullptr;
     }
-    PK11SlotInfo* token = static_cast<PK11SlotInfo*>(slot());
-    PK11SlotInfo* internal = token ? nullptr : PK11_GetInternalKeySlot();
-    database_->releaseLogin(token ? token : internal);
-    if (internal)
-        PK11_FreeSlot(internal);
+    database_->releaseLogin(slot_);
     loggedIn_ = false;
 }
 
@@ -237,17 +284,26 @@ Result<Bytes, std::string> NssCardKeys::rsaPrivate(std::size_t index, ByteView i
     if (modulus <= 0 || input.size() != static_cast<std::size_t>(modulus))
         return fail("input of " + std::to_string(input.size()) + " bytes for a " +
                     std::to_string(modulus) + "-byte modulus");
-    Bytes output(static_cast<std::size_t>(modulus));
-    unsigned length = 0;
-    if (PK11_PrivDecryptRaw(key, output.data(), &length, static_cast<unsigned>(output.size()),
-                            const_cast<unsigned char*>(input.data()),
-                            static_cast<unsigned>(input.size())) == SECSuccess) {
-        output.resize(length);
-        return output;
+    if (rawRsa_) {
+        Bytes output(static_cast<std::size_t>(modulus));
+        unsigned length = 0;
+        if (PK11_PrivDecryptRaw(key, output.data(), &length, static_cast<unsigned>(output.size()),
+                                const_cast<unsigned char*>(input.data()),
+                                static_cast<unsigned>(input.size())) == SECSuccess) {
+            output.resize(length);
+            return output;
+        }
     }
-    // Tokens without raw RSA: do what the block asks for with their PKCS#1 mechanisms, as
-    // libcacard does. A signature block has a recognisable padding; anything else is a
-    // ciphertext.
+    return rsaWithPkcs1(key, input, static_cast<std::size_t>(modulus));
+}
+
+Result<Bytes, std::string> NssCardKeys::rsaWithPkcs1(void* privateKey, ByteView input,
+                                                     std::size_t modulus)
+{
+    // Do what the block asks for with the PKCS#1 mechanisms, as libcacard does: a signature
+    // block has a recognisable padding; anything else is a ciphertext.
+    SECKEYPrivateKey* key = asKey(privateKey);
+    Bytes output(modulus);
     if (const auto data = unpadSignatureBlock(input)) {
         SECItem digest = {siBuffer, const_cast<unsigned char*>(data->data()),
                           static_cast<unsigned>(data->size())};
@@ -257,13 +313,38 @@ Result<Bytes, std::string> NssCardKeys::rsaPrivate(std::size_t index, ByteView i
         output.resize(signature.len);
         return output;
     }
-    Bytes plain(static_cast<std::size_t>(modulus));
-    if (PK11_PrivDecryptPKCS1(key, plain.data(), &length, static_cast<unsigned>(plain.size()),
+    unsigned length = 0;
+    if (PK11_PrivDecryptPKCS1(key, output.data(), &length, static_cast<unsigned>(output.size()),
                               const_cast<unsigned char*>(input.data()),
                               static_cast<unsigned>(input.size())) != SECSuccess)
         return fail("RSA decryption failed: " + nssError());
-    plain.resize(length);
-    return padDecryptionBlock(plain, static_cast<std::size_t>(modulus));
+    output.resize(length);
+    return padDecryptionBlock(output, modulus);
+}
+
+std::optional<Bytes> NssCardKeys::dataObject(std::string_view label)
+{
+    std::optional<Bytes> value;
+    PK11GenericObject* first = PK11_FindGenericObjects(asSlot(slot_), CKO_DATA);
+    for (PK11GenericObject* object = first; object && !value;
+         object = PK11_GetNextGenericObject(object)) {
+        SECItem found = {siBuffer, nullptr, 0};
+        if (PK11_ReadRawAttribute(PK11_TypeGeneric, object, CKA_LABEL, &found) != SECSuccess)
+            continue;
+        const bool matches =
+            std::string_view(reinterpret_cast<const char*>(found.data), found.len) == label;
+        SECITEM_FreeItem(&found, PR_FALSE);
+        if (!matches)
+            continue;
+        SECItem content = {siBuffer, nullptr, 0};
+        if (PK11_ReadRawAttribute(PK11_TypeGeneric, object, CKA_VALUE, &content) != SECSuccess)
+            continue;
+        value = Bytes(content.data, content.data + content.len);
+        SECITEM_FreeItem(&content, PR_FALSE);
+    }
+    if (first)
+        PK11_DestroyGenericObjects(first);
+    return value;
 }
 
 } // namespace vscard::cacard

@@ -5,6 +5,10 @@
 
 #include <QtTest>
 
+#include <cert.h>
+#include <keyhi.h>
+#include <pk11pub.h>
+
 using namespace vscard;
 using namespace vscard::cacard;
 
@@ -37,6 +41,7 @@ private Q_SLOTS:
     void open_unknownNickname_named();
     void login_wrongThenRight_keysOnlyWhileLoggedIn();
     void sharedToken_oneCardLoggingOut_leavesTheOtherWorking();
+    void pkcs1Only_signAndDecrypt_likeRawRsa();
 
 private:
     QTemporaryDir work_;
@@ -102,6 +107,43 @@ void TestNssCardKeys::sharedToken_oneCardLoggingOut_leavesTheOtherWorking()
     QVERIFY((*second)->rsaPrivate(0, signatureBlock(256)).ok());
     QVERIFY(!(*first)->rsaPrivate(0, signatureBlock(256)).ok());
     (*second)->logout();
+}
+
+// A token without raw RSA (CKM_RSA_X_509) gets what the block asks for through PKCS#1: the
+// same signature, and the same plaintext in a freshly padded block.
+void TestNssCardKeys::pkcs1Only_signAndDecrypt_likeRawRsa()
+{
+    auto raw = NssCardKeys::open(database_, {"cert1"}, RsaMechanisms::RawWhereOffered);
+    auto pkcs1 = NssCardKeys::open(database_, {"cert1"}, RsaMechanisms::Pkcs1Only);
+    QVERIFY(raw.ok() && pkcs1.ok());
+    QCOMPARE((*raw)->login("12345678"), PinCheck::Accepted);
+    QCOMPARE((*pkcs1)->login("12345678"), PinCheck::Accepted);
+
+    const Bytes block = signatureBlock(256);
+    const auto rawSignature = (*raw)->rsaPrivate(0, block);
+    const auto pkcs1Signature = (*pkcs1)->rsaPrivate(0, block);
+    QVERIFY(rawSignature.ok() && pkcs1Signature.ok());
+    QVERIFY(*rawSignature == *pkcs1Signature); // PKCS#1 v1.5 signatures are deterministic
+
+    CERTCertificate* certificate = PK11_FindCertFromNickname("cert1", nullptr);
+    QVERIFY(certificate);
+    SECKEYPublicKey* publicKey = CERT_ExtractPublicKey(certificate);
+    const Bytes message = {'s', 'e', 'c', 'r', 'e', 't'};
+    Bytes ciphertext(256);
+    QCOMPARE(PK11_PubEncryptPKCS1(publicKey, ciphertext.data(), message.data(), 6, nullptr),
+             SECSuccess);
+    SECKEY_DestroyPublicKey(publicKey);
+    CERT_DestroyCertificate(certificate);
+    for (auto* keys : {raw->get(), pkcs1->get()}) {
+        const auto padded = keys->rsaPrivate(0, ciphertext);
+        QVERIFY2(padded.ok(), padded ? "" : padded.error().c_str());
+        QCOMPARE(padded->size(), std::size_t{256});
+        QCOMPARE((*padded)[0], std::uint8_t{0x00});
+        QCOMPARE((*padded)[1], std::uint8_t{0x02});
+        const auto separator = std::find(padded->begin() + 2, padded->end(), 0x00);
+        QCOMPARE(std::distance(padded->begin(), separator), std::ptrdiff_t{256 - 7});
+        QVERIFY(Bytes(separator + 1, padded->end()) == message);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestNssCardKeys)

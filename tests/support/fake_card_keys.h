@@ -5,6 +5,7 @@
 #include "vscard/cacard/card_keys.h"
 
 #include <initializer_list>
+#include <map>
 
 namespace vscard::test {
 
@@ -45,6 +46,13 @@ public:
     {
         return Bytes(input.rbegin(), input.rend());
     }
+    std::optional<Bytes> dataObject(std::string_view label) override
+    {
+        const auto found = dataObjects.find(std::string(label));
+        return found == dataObjects.end() ? std::nullopt : std::optional<Bytes>(found->second);
+    }
+
+    std::map<std::string, Bytes> dataObjects; // the token's CKO_DATA objects by label
 
 private:
     std::vector<Bytes> certificates_;

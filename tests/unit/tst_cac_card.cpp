@@ -71,6 +71,7 @@ private Q_SLOTS:
     void unknownInstructions_perApplet_data();
     void unknownInstructions_perApplet();
     void getChallenge_randomBytes();
+    void passthrough_tokenDataObjects_splitIntoTagAndValueFiles();
     void channels_independentSelections();
     void reset_deselectsAndLogsOut();
 
@@ -513,6 +514,22 @@ void TestCacCard::reset_deselectsAndLogsOut()
     QVERIFY(!card_->loggedIn());
     QCOMPARE(send("0056010020"), QString("69 00"));
     QCOMPARE(send("00200000"), QString("63 C3"));
+}
+
+void TestCacCard::passthrough_tokenDataObjects_splitIntoTagAndValueFiles()
+{
+    auto keys = std::make_unique<FakeKeys>();
+    // First name, last name, then a member cut short: libcacard keeps what parses.
+    keys->dataObjects["Person Instance"] =
+        fromHex("01 05 4D617269 65 02 06 5475726E6572 03 FF 2C01 00");
+    card_ = std::make_unique<CacCard>(std::move(keys),
+                                      std::move(PinRetryState::open(std::nullopt, "t", 3).value()));
+    QCOMPARE(hex(readFile("A0000000790200", 0x01)), QString("04 00 01 05 02 06"));
+    QCOMPARE(hex(readFile("A0000000790200", 0x02)),
+             QString("0B 00 4D 61 72 69 65 54 75 72 6E 65 72"));
+    // No Personnel object on the token: empty files, as before.
+    QCOMPARE(hex(readFile("A0000000790201", 0x01)), QString("00 00"));
+    QCOMPARE(hex(readFile("A0000000790201", 0x02)), QString("00 00"));
 }
 
 QTEST_APPLESS_MAIN(TestCacCard)

@@ -7,6 +7,7 @@
 #include "vscard/result.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,13 @@ public:
     // RSA without padding: input is one modulus-sized block (a padded hash to sign, or a
     // ciphertext to decrypt); the result is the block raised to the private exponent.
     virtual Result<Bytes, std::string> rsaPrivate(std::size_t index, ByteView input) = 0;
+    // The value of the token's data object with this label (CKO_DATA, CKA_LABEL), for the
+    // Person Instance and Personnel applets; nullopt when there is none.
+    virtual std::optional<Bytes> dataObject(std::string_view label)
+    {
+        (void)label;
+        return std::nullopt;
+    }
 };
 
 } // namespace vscard::cacard

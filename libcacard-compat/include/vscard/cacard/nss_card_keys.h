@@ -1,5 +1,6 @@
-// Card keys from an NSS database: the soft= certificates by nickname, their private keys, the
-// token's PIN. One NssDatabase per database path, shared by the cards made from it.
+// Card keys from an NSS database: the soft= certificates by nickname, or every certificate of a
+// hardware token NSS reaches through a PKCS#11 module (use_hw=), their private keys, the
+// token's PIN and its data objects. One NssDatabase per database path, shared by its cards.
 #pragma once
 
 #include "vscard/cacard/card_keys.h"
@@ -34,11 +35,25 @@ private:
     std::map<void*, int> logins_;
 };
 
+// How a private-key operation reaches the token. Raw RSA (CKM_RSA_X_509) is what SIGN and
+// DECRYPT ask for; a token without it gets the PKCS#1 mechanisms the block asks for, as
+// libcacard does.
+enum class RsaMechanisms {
+    RawWhereOffered, // raw when the token lists CKM_RSA_X_509, else PKCS#1
+    Pkcs1Only,       // as a token without raw RSA would be used
+};
+
 class NssCardKeys : public CardKeys {
 public:
     // Finds every certificate of the card; fails naming the first nickname it cannot find.
     static Result<std::unique_ptr<NssCardKeys>, std::string>
-    open(std::shared_ptr<NssDatabase> database, const std::vector<std::string>& nicknames);
+    open(std::shared_ptr<NssDatabase> database, const std::vector<std::string>& nicknames,
+         RsaMechanisms mechanisms = RsaMechanisms::RawWhereOffered);
+    // Every certificate on the token in slot (a PK11SlotInfo*), at most 10, as libcacard
+    // mirrors a card: read as objects, so a token that is not logged in shows them too.
+    static Result<std::unique_ptr<NssCardKeys>, std::string>
+    openToken(std::shared_ptr<NssDatabase> database, void* slot,
+              RsaMechanisms mechanisms = RsaMechanisms::RawWhereOffered);
     ~NssCardKeys() override;
 
     std::size_t certificateCount() const override { return certificates_.size(); }
@@ -53,6 +68,9 @@ public:
     void logout() override;
     bool loggedIn() const override { return loggedIn_; }
     Result<Bytes, std::string> rsaPrivate(std::size_t index, ByteView input) override;
+    std::optional<Bytes> dataObject(std::string_view label) override;
+
+    const std::string& tokenName() const { return tokenName_; }
 
 private:
     struct Certificate {
@@ -62,10 +80,13 @@ private:
         void* privateKey = nullptr;  // SECKEYPrivateKey*, found at login and kept until logout
     };
 
-    explicit NssCardKeys(std::shared_ptr<NssDatabase> database) : database_(std::move(database)) {}
-    void* slot() const;
+    NssCardKeys(std::shared_ptr<NssDatabase> database, void* slot, RsaMechanisms mechanisms);
+    Result<Bytes, std::string> rsaWithPkcs1(void* key, ByteView input, std::size_t modulus);
 
     std::shared_ptr<NssDatabase> database_;
+    void* slot_; // PK11SlotInfo*, referenced: the token that holds the keys and checks the PIN
+    std::string tokenName_;
+    bool rawRsa_;
     std::vector<Certificate> certificates_;
     bool loggedIn_ = false;
 };
