@@ -28,31 +28,34 @@ void EmulatedCard::power(PowerAction action, Completion done)
     done(action == PowerAction::Off ? Bytes{} : cacard::CacCard::atr());
 }
 
-Result<std::vector<EmulatedReader>, QString> makeEmulatedCards(const QString& text,
-                                                               const EmulationSettings& settings)
+std::string cardIdentityName(cacard::CardKeys& keys)
+{
+    std::string name;
+    for (char c : trace::hex(cacard::cardIdentity(keys)))
+        if (c != ' ')
+            name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    return name;
+}
+
+Result<EmulatedCards, QString> makeEmulatedCards(const QString& text,
+                                                 const EmulationSettings& settings)
 {
     const auto options = cacard::parseEmulOptions(text.toStdString());
     if (!options)
         return fail(QString::fromStdString(options.error().message));
-    if (options->softCards.empty())
-        return fail(QStringLiteral("no soft=(...) card: mirroring NSS's hardware tokens "
-                                   "(use_hw=yes) is not implemented yet"));
-    if (options->useHardware != cacard::HardwareUse::No)
-        qCWarning(lcServer) << "use_hw= other than no: only the soft= cards are served, "
-                               "hardware tokens are not mirrored yet";
+    if (options->softCards.empty() && options->useHardware == cacard::HardwareUse::No)
+        return fail(QStringLiteral("no card: give soft=(...) or use_hw=yes|removable"));
     auto database = cacard::NssDatabase::open(options->nssDatabase.value_or(""));
     if (!database)
         return fail(QString::fromStdString(database.error()));
-    std::vector<EmulatedReader> readers;
+    EmulatedCards cards;
+    cards.database = *database;
+    cards.hardwareUse = options->useHardware;
     for (const auto& soft : options->softCards) {
         auto keys = cacard::NssCardKeys::open(*database, soft.certificates);
         if (!keys)
             return fail(QString::fromStdString(keys.error()));
-        const std::string identity = trace::hex(cacard::cardIdentity(**keys));
-        std::string fileName;
-        for (char c : identity)
-            if (c != ' ')
-                fileName.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        const std::string fileName = cardIdentityName(**keys);
         auto pin =
             cacard::PinRetryState::open(settings.stateDirectory, fileName, settings.pinTries);
         if (!pin)
@@ -66,9 +69,9 @@ Result<std::vector<EmulatedReader>, QString> makeEmulatedCards(const QString& te
             name = QStringLiteral("Emulated CAC");
         qCInfo(lcServer).noquote() << "emulated card" << name << "with" << soft.certificates.size()
                                    << "certificates, serial" << QString::fromStdString(fileName);
-        readers.push_back({name, std::make_shared<EmulatedCard>(std::move(card))});
+        cards.softCards.push_back({name, std::make_shared<EmulatedCard>(std::move(card))});
     }
-    return readers;
+    return cards;
 }
 
 } // namespace vscard::server

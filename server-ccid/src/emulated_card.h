@@ -4,6 +4,7 @@
 
 #include "reader_registry.h"
 #include "vscard/cacard/cac_card.h"
+#include "vscard/cacard/nss_card_keys.h"
 
 #include <QString>
 
@@ -40,8 +41,19 @@ struct EmulationSettings {
     unsigned pinTries = 3;
 };
 
-// The cards of one --card emulated:OPTIONS; an error names what is wrong.
-Result<std::vector<EmulatedReader>, QString> makeEmulatedCards(const QString& options,
-                                                               const EmulationSettings& settings);
+// What one --card emulated:OPTIONS asks for: its soft= cards, made, and the database whose
+// hardware tokens are to be mirrored (use_hw=).
+struct EmulatedCards {
+    std::vector<EmulatedReader> softCards;
+    std::shared_ptr<cacard::NssDatabase> database;
+    cacard::HardwareUse hardwareUse = cacard::HardwareUse::No;
+};
+
+// An error names what is wrong.
+Result<EmulatedCards, QString> makeEmulatedCards(const QString& options,
+                                                 const EmulationSettings& settings);
+
+// The card's identity in lower-case hex: its serial in logs, its PIN state file's name.
+std::string cardIdentityName(cacard::CardKeys& keys);
 
 } // namespace vscard::server

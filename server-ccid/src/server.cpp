@@ -2,6 +2,7 @@
 
 #include "client_session.h"
 #include "emulated_card.h"
+#include "hardware_mirror.h"
 #include "logging.h"
 #include "pcsc_link.h"
 #include "serial_link.h"
@@ -25,6 +26,7 @@ Server::~Server()
     // Sessions and links refer to the registry, a member: they go first.
     qDeleteAll(findChildren<ClientSession*>(Qt::FindDirectChildrenOnly));
     qDeleteAll(findChildren<PcscLinkConnection*>(Qt::FindDirectChildrenOnly));
+    qDeleteAll(findChildren<HardwareMirror*>(Qt::FindDirectChildrenOnly));
 }
 
 QString Server::start()
@@ -73,14 +75,19 @@ QString Server::startEmulatedCards()
         emulation.stateDirectory = options_.stateDirectory->toStdString();
     emulation.pinTries = options_.pinTries;
     for (const QString& cardOptions : options_.emulatedCards) {
-        auto readers = makeEmulatedCards(cardOptions, emulation);
-        if (!readers)
-            return QStringLiteral("--card emulated:%1: %2").arg(cardOptions, readers.error());
-        for (auto& reader : *readers) {
+        auto cards = makeEmulatedCards(cardOptions, emulation);
+        if (!cards)
+            return QStringLiteral("--card emulated:%1: %2").arg(cardOptions, cards.error());
+        for (auto& reader : cards->softCards) {
             const auto index = registry_.addReader(reader.name, QStringLiteral("emulation"), 0);
             if (!index)
                 return QStringLiteral("--card: more cards than --max-readers");
             registry_.insertCard(*index, reader.card, cacard::CacCard::atr());
+        }
+        if (cards->hardwareUse != cacard::HardwareUse::No) {
+            auto* mirror = new HardwareMirror(cards->database, cards->hardwareUse,
+                                              options_.pcscName, emulation, registry_, this);
+            mirror->start();
         }
     }
     return {};

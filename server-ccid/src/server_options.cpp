@@ -65,7 +65,10 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "card",
         "Host a card in the server itself. emulated:OPTIONS is an emulated CAC from an NSS "
         "database, OPTIONS in libcacard's syntax, e.g. 'emulated:db=\"sql:/etc/pki/nssdb\" "
-        "use_hw=no soft=(,Test,CAC,,cert1,cert2,cert3)'. Repeatable; each card takes a slot.",
+        "use_hw=no soft=(,Test,CAC,,cert1,cert2,cert3)'. Repeatable; each card takes a slot. "
+        "use_hw=yes (removable) also mirrors every removable hardware (any removable) token "
+        "of the database's PKCS#11 modules, in a reader per slot, following insertion and "
+        "removal; slots named after --pcsc-name (our own readers) are never mirrored.",
         "KIND:OPTIONS");
     const QCommandLineOption stateDirOption(
         "state-dir",

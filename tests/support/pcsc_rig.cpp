@@ -76,9 +76,10 @@ void PcscRig::stopAll()
 }
 
 QProcess* PcscRig::spawn(const QString& program, const QStringList& arguments,
-                         const QString& logName)
+                         const QString& logName, const QProcessEnvironment& environment)
 {
     auto process = std::make_unique<QProcess>();
+    process->setProcessEnvironment(environment);
     process->setProgram(program);
     process->setArguments(arguments);
     process->setProcessChannelMode(QProcess::SeparateChannels);
@@ -90,11 +91,14 @@ QProcess* PcscRig::spawn(const QString& program, const QStringList& arguments,
 
 bool PcscRig::startServer()
 {
-    QStringList arguments{"--listen",   clientEndpoint(), "--pcsc-socket",
-                          pcscSocket(), "--trace",        "vscard.*"};
+    QStringList arguments{"--listen",    clientEndpoint(), "--pcsc-socket", pcscSocket(),
+                          "--pcsc-name", pcscName,         "--trace",       "vscard.*"};
     for (const QString& profile : serialProfiles_)
         arguments << "--serial-link" << dir_.filePath("tty-" + profile) + ":" + profile;
-    server_ = spawn(VSCARD_SERVER_BIN, arguments + extraServerArguments, "server.log");
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const QString& pair : extraServerEnvironment)
+        environment.insert(pair.section('=', 0, 0), pair.section('=', 1));
+    server_ = spawn(VSCARD_SERVER_BIN, arguments + extraServerArguments, "server.log", environment);
     if (!server_->waitForStarted(5000) || !waitForFile(pcscSocket(), 10000)) {
         error_ = "server-ccid did not start: " + serverLog();
         return false;
@@ -122,8 +126,8 @@ bool PcscRig::start(bool serverFirst)
     QFile config(dir_.filePath("reader.conf"));
     if (!config.open(QIODevice::WriteOnly))
         return false;
-    config.write(QStringLiteral("FRIENDLYNAME \"vscard\"\nDEVICENAME %1:slots=%2\nLIBPATH %3\n")
-                     .arg(pcscSocket())
+    config.write(QStringLiteral("FRIENDLYNAME \"%1\"\nDEVICENAME %2:slots=%3\nLIBPATH %4\n")
+                     .arg(pcscName, pcscSocket())
                      .arg(slots_)
                      .arg(VSCARD_IFD_LIB)
                      .toUtf8());
@@ -174,7 +178,7 @@ QProcess* PcscRig::startClient(const QStringList& arguments)
 QProcessEnvironment PcscRig::clientEnvironment() const
 {
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    environment.insert("PCSCLITE_CSOCK_NAME", dir_.filePath("run/pcscd.comm"));
+    environment.insert("PCSCLITE_CSOCK_NAME", pcscdSocket());
     environment.remove("LD_PRELOAD");
     return environment;
 }

@@ -37,6 +37,10 @@ public:
 
     // Added to server-ccid's command line (set before start()).
     QStringList extraServerArguments;
+    // NAME=value pairs added to server-ccid's environment.
+    QStringList extraServerEnvironment;
+    // The FRIENDLYNAME of the driver's reader.conf entry: PC/SC readers are "NAME 00 0N".
+    QString pcscName = QStringLiteral("vscard");
     QString filePath(const QString& name) const { return dir_.filePath(name); }
 
     // Starts server-ccid and pcscd (pcscd alone with serverFirst false: the driver must load
@@ -60,10 +64,13 @@ public:
     QString pcscdLog() const;
     QString clientEndpoint() const { return "unix:" + dir_.filePath("vscard.sock"); }
     QString pcscSocket() const { return dir_.filePath("pcsc.sock"); }
+    // Where PC/SC clients reach the private pcscd (PCSCLITE_CSOCK_NAME).
+    QString pcscdSocket() const { return dir_.filePath("run/pcscd.comm"); }
 
 private:
     void stopAll();
-    QProcess* spawn(const QString& program, const QStringList& arguments, const QString& logName);
+    QProcess* spawn(const QString& program, const QStringList& arguments, const QString& logName,
+                    const QProcessEnvironment& environment);
     QProcessEnvironment clientEnvironment() const;
 
     int slots_;

@@ -230,6 +230,17 @@ void TestEmulatedCacSystem::missingCertificate_serverRefusesToStart()
     QVERIFY2(output.contains("certificate \"nosuch\" is not in sql:" + database_),
              qPrintable(output));
     QVERIFY(!QFile::exists(work_.filePath("refused.sock")));
+
+    // Neither a soft= card nor hardware tokens: nothing to host is an error too.
+    QProcess empty;
+    empty.setProcessChannelMode(QProcess::MergedChannels);
+    empty.start(VSCARD_SERVER_BIN_FOR_TESTS, {"--listen", "unix:" + work_.filePath("refused.sock"),
+                                              "--card", cardOption(database_, "")});
+    QVERIFY(empty.waitForFinished(30000));
+    QCOMPARE(empty.exitCode(), 1);
+    QVERIFY2(QString::fromUtf8(empty.readAll())
+                 .contains("no card: give soft=(...) or use_hw=yes|removable"),
+             qPrintable(output));
 }
 
 QTEST_GUILESS_MAIN(TestEmulatedCacSystem)
