@@ -111,8 +111,8 @@ Result<SoftCard, OptionsError> parseSoftCard(Scanner& scanner)
                                          "at least one certificate; found " +
                                              std::to_string(fields.size()) + " fields"));
     SoftCard card;
-    card.readerName = fields[0];
-    card.cardName = fields[1];
+    card.slotName = fields[0];
+    card.readerName = fields[1];
     card.type = fields[2];
     card.typeParams = fields[3];
     card.certificates.assign(fields.begin() + 4, fields.end());

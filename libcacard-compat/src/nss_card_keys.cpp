@@ -123,18 +123,28 @@ NssCardKeys::NssCardKeys(std::shared_ptr<NssDatabase> database, void* slot,
 }
 
 Result<std::unique_ptr<NssCardKeys>, std::string>
-NssCardKeys::open(std::shared_ptr<NssDatabase> database, const std::vector<std::string>& nicknames,
+NssCardKeys::open(std::shared_ptr<NssDatabase> database, const SoftCardSource& source,
                   RsaMechanisms mechanisms)
 {
+    PK11SlotInfo* namedSlot = nullptr;
+    if (!source.slotName.empty()) {
+        namedSlot = PK11_FindSlotByName(source.slotName.c_str());
+        if (!namedSlot)
+            return fail("no NSS token named \"" + source.slotName + "\" in " + database->path());
+    }
     std::vector<Certificate> certificates;
     auto destroyAll = [&certificates] {
         for (auto& entry : certificates)
             CERT_DestroyCertificate(asCertificate(entry.certificate));
     };
-    for (const std::string& nickname : nicknames) {
+    for (const std::string& nickname : source.nicknames) {
         CERTCertificate* certificate = PK11_FindCertFromNickname(nickname.c_str(), nullptr);
+        if (!certificate && source.skipMissing)
+            continue;
         if (!certificate) {
             destroyAll();
+            if (namedSlot)
+                PK11_FreeSlot(namedSlot);
             return fail("certificate \"" + nickname + "\" is not in " + database->path());
         }
         Certificate entry;
@@ -147,7 +157,9 @@ NssCardKeys::open(std::shared_ptr<NssDatabase> database, const std::vector<std::
     // The token of the first certificate holds the keys (NSS's soft token for a plain
     // database).
     PK11SlotInfo* slot = nullptr;
-    if (!certificates.empty() && asCertificate(certificates.front().certificate)->slot)
+    if (namedSlot)
+        slot = namedSlot;
+    else if (!certificates.empty() && asCertificate(certificates.front().certificate)->slot)
         slot = PK11_ReferenceSlot(asCertificate(certificates.front().certificate)->slot);
     else
         slot = PK11_GetInternalKeySlot();

@@ -52,7 +52,8 @@ Result<EmulatedCards, QString> makeEmulatedCards(const QString& text,
     cards.database = *database;
     cards.hardwareUse = options->useHardware;
     for (const auto& soft : options->softCards) {
-        auto keys = cacard::NssCardKeys::open(*database, soft.certificates);
+        auto keys = cacard::NssCardKeys::open(
+            *database, cacard::SoftCardSource{soft.certificates, soft.slotName, false});
         if (!keys)
             return fail(QString::fromStdString(keys.error()));
         const std::string fileName = cardIdentityName(**keys);
@@ -63,8 +64,6 @@ Result<EmulatedCards, QString> makeEmulatedCards(const QString& text,
         auto card =
             std::make_unique<cacard::CacCard>(std::move(keys).value(), std::move(pin).value());
         QString name = QString::fromStdString(soft.readerName);
-        if (name.isEmpty())
-            name = QString::fromStdString(soft.cardName);
         if (name.isEmpty())
             name = QStringLiteral("Emulated CAC");
         qCInfo(lcServer).noquote() << "emulated card" << name << "with" << soft.certificates.size()

@@ -21,9 +21,9 @@ enum class HardwareUse {
 
 // One emulated card made from certificates in the NSS database.
 struct SoftCard {
-    std::string readerName; // empty: a default name is given
-    std::string cardName;
-    std::string type; // "CAC" (libcacard knows no other that works)
+    std::string slotName;   // the NSS token holding the certificates; empty: the database's
+    std::string readerName; // the virtual reader's name; empty: a default name is given
+    std::string type;       // "CAC" (libcacard knows no other that works)
     std::string typeParams;
     std::vector<std::string> certificates; // NSS nicknames, one PKI applet each, at most 10
 

@@ -43,12 +43,26 @@ enum class RsaMechanisms {
     Pkcs1Only,       // as a token without raw RSA would be used
 };
 
+// Where a soft= card's keys are and what to do about a nickname that is not in the database.
+struct SoftCardSource {
+    std::vector<std::string> nicknames;
+    std::string slotName;     // the token holding the keys; empty: the certificate's own
+    bool skipMissing = false; // libcacard's C API skips them; server-ccid refuses to start
+};
+
 class NssCardKeys : public CardKeys {
 public:
-    // Finds every certificate of the card; fails naming the first nickname it cannot find.
+    // Finds every certificate of the card; fails naming the first nickname it cannot find
+    // (unless told to skip them) or a token name NSS does not know.
+    static Result<std::unique_ptr<NssCardKeys>, std::string>
+    open(std::shared_ptr<NssDatabase> database, const SoftCardSource& source,
+         RsaMechanisms mechanisms = RsaMechanisms::RawWhereOffered);
     static Result<std::unique_ptr<NssCardKeys>, std::string>
     open(std::shared_ptr<NssDatabase> database, const std::vector<std::string>& nicknames,
-         RsaMechanisms mechanisms = RsaMechanisms::RawWhereOffered);
+         RsaMechanisms mechanisms = RsaMechanisms::RawWhereOffered)
+    {
+        return open(std::move(database), SoftCardSource{nicknames, {}, false}, mechanisms);
+    }
     // Every certificate on the token in slot (a PK11SlotInfo*), at most 10, as libcacard
     // mirrors a card: read as objects, so a token that is not logged in shows them too.
     static Result<std::unique_ptr<NssCardKeys>, std::string>
