@@ -1,9 +1,10 @@
-// Our emulated CAC side by side with Debian's libcacard 2.8, both made from the same NSS
-// database, both behind server-ccid and a real pcscd: libcacard's card through its C API in the
-// reference VSCard client (tests/reference), ours hosted in the server. The same APDUs, among
+// Our emulated CAC side by side with Debian's libcacard 2.8, all made from the same NSS
+// database, all behind server-ccid and a real pcscd: libcacard's card through its C API in the
+// reference VSCard client (tests/reference), ours hosted in the server, and ours again through
+// our libcacard.so.0 in the very same client program built against it. The same APDUs, among
 // them the ones OpenSC sends when it binds the card, must get the same answers byte for byte,
-// except where we differ on purpose; those are listed here. Also: OpenSC works with the real
-// libcacard card through server-ccid.
+// except where we differ on purpose; those are listed here. Also: OpenSC signs with
+// libcacard's card and with ours through the C API.
 #include "pcsc_rig.h"
 
 #include <QFile>
@@ -119,6 +120,7 @@ private:
     QTemporaryDir work_;
     QString database_;
     std::unique_ptr<QProcess> reference_; // libcacard's card, as a VSCard client
+    std::unique_ptr<QProcess> compat_;    // the same client on our libcacard.so.0
 };
 
 void TestLibcacardDifferential::initTestCase()
@@ -130,11 +132,16 @@ void TestLibcacardDifferential::initTestCase()
 
 void TestLibcacardDifferential::cleanup()
 {
-    if (reference_) {
-        reference_->terminate();
-        if (!reference_->waitForFinished(5000))
-            reference_->kill();
-        reference_.reset();
+    for (auto* client : {&reference_, &compat_}) {
+        if (!*client)
+            continue;
+        (*client)->terminate();
+        if (!(*client)->waitForFinished(5000))
+            (*client)->kill();
+        // Our library in an instrumented build reports here what it did wrong.
+        const QByteArray log = (*client)->readAllStandardError();
+        client->reset();
+        QVERIFY2(!log.contains("Sanitizer") && !log.contains("runtime error:"), log.constData());
     }
 }
 
@@ -147,15 +154,20 @@ bool TestLibcacardDifferential::startBothCards(PcscRig& rig)
                              << "emulated:" + options;
     if (!rig.start())
         return false;
-    reference_ = std::make_unique<QProcess>();
-    reference_->setProcessChannelMode(QProcess::SeparateChannels);
-    reference_->start(VSCARD_LIBCACARD_CLIENT, {"--connect", rig.clientEndpoint(), "-e", options});
-    if (!waitReady(reference_.get()))
-        return false;
+    // One after the other, so that the readers' order is known: 1 libcacard's, 2 ours.
+    for (auto [client, program] : {std::pair{&reference_, VSCARD_LIBCACARD_CLIENT},
+                                   std::pair{&compat_, VSCARD_LIBCACARD_CLIENT_COMPAT}}) {
+        *client = std::make_unique<QProcess>();
+        (*client)->setProcessChannelMode(QProcess::SeparateChannels);
+        (*client)->start(program, {"--connect", rig.clientEndpoint(), "-e", options});
+        if (!waitReady(client->get()))
+            return false;
+    }
     for (int attempt = 0; attempt < 100; ++attempt) {
         const QString list = rig.opensc({"-l"}).output;
         if (list.contains(QRegularExpression("0\\s+Yes")) &&
-            list.contains(QRegularExpression("1\\s+Yes")))
+            list.contains(QRegularExpression("1\\s+Yes")) &&
+            list.contains(QRegularExpression("2\\s+Yes")))
             return true;
         QTest::qWait(100);
     }
@@ -169,14 +181,27 @@ void TestLibcacardDifferential::sameApdus_sameAnswers_exceptListedDifferences()
     QByteArray script;
     for (const Step& step : kScript)
         script += QByteArray(step.command) + '\n';
-    // Reader 0: ours (hosted in the server); reader 1: libcacard's, through its client.
+    // Reader 0: ours (hosted in the server); reader 1: libcacard's, through its client;
+    // reader 2: ours through our libcacard.so.0 in that client.
     const auto ours = rig.run("scriptor", {"-r", "vscard 00 00"}, 60000, script);
     const auto theirs = rig.run("scriptor", {"-r", "vscard 00 01"}, 60000, script);
+    const auto ourLibrary = rig.run("scriptor", {"-r", "vscard 00 02"}, 60000, script);
     const QStringList ourAnswers = scriptorAnswers(ours.output);
     const QStringList theirAnswers = scriptorAnswers(theirs.output);
+    const QStringList libraryAnswers = scriptorAnswers(ourLibrary.output);
     const int steps = static_cast<int>(std::size(kScript));
     QCOMPARE(ourAnswers.size(), steps);
     QCOMPARE(theirAnswers.size(), steps);
+    QCOMPARE(libraryAnswers.size(), steps);
+    // Through the C API our card answers as when the server hosts it (random bytes aside).
+    for (int i = 0; i < steps; ++i) {
+        if (QByteArray(kScript[i].command).startsWith("00 84"))
+            continue;
+        QVERIFY2(libraryAnswers[i] == ourAnswers[i],
+                 qPrintable(QStringLiteral("step %1 (%2):\n server  %3\n library %4")
+                                .arg(i)
+                                .arg(kScript[i].command, ourAnswers[i], libraryAnswers[i])));
+    }
     int deliberate = 0;
     for (int i = 0; i < steps; ++i) {
         if (kScript[i].difference) {
@@ -200,27 +225,31 @@ void TestLibcacardDifferential::realLibcacardClient_openscSignsThroughServer()
 {
     PcscRig rig;
     QVERIFY2(startBothCards(rig), qPrintable(rig.error()));
-    const auto objects = rig.run(
-        "pkcs11-tool", {"--module", VSCARD_OPENSC_PKCS11, "--slot-index", "1", "-O"}, 60000);
-    QCOMPARE(objects.output.count("Certificate Object; type = X.509 cert"), 3);
-    const QString data = work_.filePath("data.txt");
-    QFile file(data);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("signed by libcacard's card through server-ccid\n");
-    file.close();
-    const QString signature = work_.filePath("sig.bin");
-    const auto signing = rig.run("pkcs11-tool",
-                                 {"--module", VSCARD_OPENSC_PKCS11, "--slot-index", "1", "--login",
-                                  "--pin", kPin, "--sign", "--mechanism", "SHA256-RSA-PKCS", "--id",
-                                  "0001", "-i", data, "-o", signature},
-                                 60000);
-    QVERIFY2(signing.exitCode == 0, qPrintable(signing.output));
-    const auto verified = rig.run(
-        "sh",
-        {"-c", QStringLiteral("certutil -d sql:%1 -L -n cert1 -a | openssl x509 -pubkey -noout "
-                              "> %2.pub && openssl dgst -sha256 -verify %2.pub -signature %2 %3")
-                   .arg(database_, signature, data)});
-    QVERIFY2(verified.output.contains("Verified OK"), qPrintable(verified.output));
+    // Slot 1: libcacard's card; slot 2: ours, through our libcacard.so.0.
+    for (const QString slot : {"1", "2"}) {
+        const auto objects = rig.run(
+            "pkcs11-tool", {"--module", VSCARD_OPENSC_PKCS11, "--slot-index", slot, "-O"}, 60000);
+        QCOMPARE(objects.output.count("Certificate Object; type = X.509 cert"), 3);
+        const QString data = work_.filePath("data.txt");
+        QFile file(data);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("signed by a libcacard card through server-ccid\n");
+        file.close();
+        const QString signature = work_.filePath("sig" + slot + ".bin");
+        const auto signing =
+            rig.run("pkcs11-tool",
+                    {"--module", VSCARD_OPENSC_PKCS11, "--slot-index", slot, "--login", "--pin",
+                     kPin, "--sign", "--mechanism", "SHA256-RSA-PKCS", "--id", "0001", "-i", data,
+                     "-o", signature},
+                    60000);
+        QVERIFY2(signing.exitCode == 0, qPrintable(signing.output));
+        const auto verified = rig.run(
+            "sh", {"-c", QStringLiteral(
+                             "certutil -d sql:%1 -L -n cert1 -a | openssl x509 -pubkey -noout "
+                             "> %2.pub && openssl dgst -sha256 -verify %2.pub -signature %2 %3")
+                             .arg(database_, signature, data)});
+        QVERIFY2(verified.output.contains("Verified OK"), qPrintable(slot + verified.output));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestLibcacardDifferential)

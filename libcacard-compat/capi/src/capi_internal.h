@@ -1,0 +1,137 @@
+// The structures behind libcacard's opaque types, and what ties them to our emulator core.
+// Internal to libcacard.so: none of this is exported (libcacard.map).
+#pragma once
+
+extern "C" {
+#include "cac.h"
+#include "card_7816.h"
+#include "vcard.h"
+#include "vcard_emul.h"
+#include "vcard_emul_type.h"
+#include "vevent.h"
+#include "vreader.h"
+}
+
+#include "vscard/bytes.h"
+#include "vscard/cacard/cac_card.h"
+#include "vscard/cacard/nss_card_keys.h"
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+
+namespace vscard::capi {
+
+// What a card made by our emulator runs on instead of libcacard's applet framework: our CAC.
+// One APDU at a time (QEMU calls from its own thread while tokens come and go on another).
+class CardBackend {
+public:
+    explicit CardBackend(std::unique_ptr<cacard::CacCard> card) : card_(std::move(card)) {}
+
+    Bytes process(ByteView command)
+    {
+        std::lock_guard lock(mutex_);
+        return card_->process(command);
+    }
+    void reset()
+    {
+        std::lock_guard lock(mutex_);
+        card_->reset();
+    }
+    bool loggedIn()
+    {
+        std::lock_guard lock(mutex_);
+        return card_->loggedIn();
+    }
+    int triesLeft()
+    {
+        std::lock_guard lock(mutex_);
+        return static_cast<int>(card_->pinState().remaining());
+    }
+    std::optional<Bytes> dataObject(std::string_view label)
+    {
+        std::lock_guard lock(mutex_);
+        return card_->keys().dataObject(label);
+    }
+
+private:
+    std::mutex mutex_;
+    std::unique_ptr<cacard::CacCard> card_;
+};
+
+// Runs f, turning any exception into the fallback value: no exception crosses the C ABI.
+template <typename F, typename T>
+auto guarded(const char* function, T fallback, F&& f) noexcept -> decltype(f())
+{
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "libcacard: %s: %s\n", function, e.what());
+    } catch (...) {
+        std::fprintf(stderr, "libcacard: %s failed\n", function);
+    }
+    return fallback;
+}
+
+template <typename F>
+void guardedVoid(const char* function, F&& f) noexcept
+{
+    try {
+        f();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "libcacard: %s: %s\n", function, e.what());
+    } catch (...) {
+        std::fprintf(stderr, "libcacard: %s failed\n", function);
+    }
+}
+
+} // namespace vscard::capi
+
+struct VCardAppletStruct {
+    VCardApplet* next = nullptr;
+    VCardProcessAPDU process_apdu = nullptr;
+    VCardResetApplet reset_applet = nullptr;
+    vscard::Bytes aid;
+    VCardAppletPrivate* applet_private = nullptr;
+    VCardAppletPrivateFree applet_private_free = nullptr;
+};
+
+struct VCardStruct {
+    std::atomic<int> reference_count{1};
+    VCardApplet* applet_list = nullptr; // newest first, as libcacard keeps them
+    std::array<VCardApplet*, MAX_CHANNEL> current_applet{};
+    VCardBufferResponse* buffer_response = nullptr;
+    VCardType type = VCARD_VM;
+    VCardEmul* vcard_private = nullptr;
+    VCardEmulFree vcard_private_free = nullptr;
+    VCardGetAtr get_atr = nullptr;
+    unsigned compat = 0;
+    std::array<unsigned char, 32> serial{};
+    int serial_len = 0;
+    std::unique_ptr<vscard::capi::CardBackend> backend; // set by cac_card_init
+};
+
+// A certificate's private key: the card's NSS keys and which of them.
+struct VCardKeyStruct {
+    std::shared_ptr<vscard::cacard::NssCardKeys> keys;
+    std::size_t index = 0;
+};
+
+namespace vscard::capi {
+
+// Readers the emulator made keep this as their private data.
+struct EmulatedReader {
+    VCard* savedCard = nullptr; // a soft card, for vcard_emul_force_card_insert()
+    std::optional<std::size_t> hardwareSlot;
+};
+
+// Whether a reader's private data is an EmulatedReader (readers made by the caller with
+// vreader_new() carry their own).
+EmulatedReader* emulatedReader(VReader* reader);
+bool emulatorInitialised();
+// Makes the card of a token now in a hardware slot; nullptr if it cannot be made.
+VCard* mirrorToken(VReader* reader, std::size_t slot);
+
+} // namespace vscard::capi

@@ -1,0 +1,309 @@
+// Virtual readers: reference counted, each with at most one card, kept in one process-wide
+// list that consumers copy (vreader_get_reader_list) and search by id or name.
+#include "capi_internal.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+struct VReaderStruct {
+    std::atomic<int> reference_count{1};
+    std::mutex lock; // guards card
+    VCard* card = nullptr;
+    std::string name;
+    std::atomic<vreader_id_t> id{static_cast<vreader_id_t>(-1)};
+    VReaderEmul* reader_private = nullptr;
+    VReaderEmulFree reader_private_free = nullptr;
+};
+
+struct VReaderListEntryStruct {
+    VReaderListEntry* next = nullptr;
+    VReader* reader = nullptr; // referenced
+};
+
+struct VReaderListStruct {
+    VReaderListEntry* head = nullptr;
+};
+
+namespace {
+
+struct ReaderList {
+    std::mutex mutex;
+    std::vector<VReader*> readers; // each referenced by the list
+};
+
+// Immortal, as the readers it holds: consumers may use them until the process ends, and
+// there is no call that ends the list.
+ReaderList& readerList()
+{
+    static ReaderList* instance = new ReaderList;
+    return *instance;
+}
+
+VCard* cardOf(VReader* reader)
+{
+    std::lock_guard lock(reader->lock);
+    return vcard_reference(reader->card);
+}
+
+VReaderStatus resetCard(VReader* reader, VCardPower power, unsigned char* atr, int* length)
+{
+    VCard* card = cardOf(reader);
+    if (!card)
+        return VREADER_NO_CARD;
+    vcard_reset(card, power);
+    if (atr && length)
+        vcard_get_atr(card, atr, length);
+    vcard_free(card);
+    return VREADER_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+VReader* vreader_new(const char* name, VReaderEmul* emulPrivate, VReaderEmulFree privateFree)
+{
+    return vscard::capi::guarded("vreader_new", static_cast<VReader*>(nullptr), [&] {
+        auto* reader = new VReader;
+        reader->name = name ? name : "";
+        reader->reader_private = emulPrivate;
+        reader->reader_private_free = privateFree;
+        return reader;
+    });
+}
+
+VReader* vreader_reference(VReader* reader)
+{
+    if (reader)
+        ++reader->reference_count;
+    return reader;
+}
+
+void vreader_free(VReader* reader)
+{
+    if (!reader || --reader->reference_count > 0)
+        return;
+    vcard_free(reader->card);
+    if (reader->reader_private_free)
+        reader->reader_private_free(reader->reader_private);
+    delete reader;
+}
+
+VReaderEmul* vreader_get_private(VReader* reader)
+{
+    return reader ? reader->reader_private : nullptr;
+}
+
+VReaderStatus vreader_card_is_present(VReader* reader)
+{
+    if (!reader)
+        return VREADER_NO_CARD;
+    VCard* card = cardOf(reader);
+    if (!card)
+        return VREADER_NO_CARD;
+    vcard_free(card);
+    return VREADER_OK;
+}
+
+vreader_id_t vreader_get_id(VReader* reader)
+{
+    return reader ? reader->id.load() : static_cast<vreader_id_t>(-1);
+}
+
+VReaderStatus vreader_set_id(VReader* reader, vreader_id_t id)
+{
+    if (!reader)
+        return VREADER_NO_CARD;
+    reader->id = id;
+    return VREADER_OK;
+}
+
+const char* vreader_get_name(VReader* reader)
+{
+    return reader ? reader->name.c_str() : nullptr;
+}
+
+VReaderStatus vreader_power_on(VReader* reader, unsigned char* atr, int* len)
+{
+    if (!reader)
+        return VREADER_NO_CARD;
+    return resetCard(reader, VCARD_POWER_ON, atr, len);
+}
+
+VReaderStatus vreader_power_off(VReader* reader)
+{
+    if (!reader)
+        return VREADER_NO_CARD;
+    return resetCard(reader, VCARD_POWER_OFF, nullptr, nullptr);
+}
+
+VReaderStatus vreader_xfr_bytes(VReader* reader, unsigned char* sendBuffer, int sendLength,
+                                unsigned char* receiveBuffer, int* receiveLength)
+{
+    if (!reader || !receiveLength)
+        return VREADER_NO_CARD;
+    VCard* card = cardOf(reader);
+    if (!card)
+        return VREADER_NO_CARD;
+    VCardResponse* response = nullptr;
+    VCardStatus status = VCARD_DONE;
+    unsigned short parseStatus = 0;
+    VCardAPDU* apdu = vcard_apdu_new(sendBuffer, sendLength, &parseStatus);
+    if (!apdu)
+        response = vcard_make_response(parseStatus);
+    else
+        status = vcard_process_apdu(card, apdu, &response);
+    VReaderStatus result = VREADER_OK;
+    if (status == VCARD_FAIL || !response) {
+        *receiveLength = 0;
+        result = VREADER_NO_CARD;
+    } else {
+        const int size = std::min(*receiveLength, response->b_total_len);
+        if (size > 0)
+            std::memcpy(receiveBuffer, response->b_data, static_cast<std::size_t>(size));
+        *receiveLength = size;
+    }
+    vcard_response_delete(response);
+    vcard_apdu_delete(apdu);
+    vcard_free(card);
+    return result;
+}
+
+VReaderList* vreader_get_reader_list(void)
+{
+    return vscard::capi::guarded("vreader_get_reader_list", static_cast<VReaderList*>(nullptr), [] {
+        auto* list = new VReaderList;
+        ReaderList& all = readerList();
+        std::lock_guard lock(all.mutex);
+        VReaderListEntry** link = &list->head;
+        for (VReader* reader : all.readers) {
+            auto* entry = new VReaderListEntry;
+            entry->reader = vreader_reference(reader);
+            *link = entry;
+            link = &entry->next;
+        }
+        return list;
+    });
+}
+
+void vreader_list_delete(VReaderList* list)
+{
+    if (!list)
+        return;
+    for (VReaderListEntry* entry = list->head; entry;) {
+        VReaderListEntry* next = entry->next;
+        vreader_free(entry->reader);
+        delete entry;
+        entry = next;
+    }
+    delete list;
+}
+
+VReaderListEntry* vreader_list_get_first(VReaderList* list)
+{
+    return list ? list->head : nullptr;
+}
+
+VReaderListEntry* vreader_list_get_next(VReaderListEntry* entry)
+{
+    return entry ? entry->next : nullptr;
+}
+
+VReader* vreader_list_get_reader(VReaderListEntry* entry)
+{
+    return entry ? vreader_reference(entry->reader) : nullptr;
+}
+
+VReader* vreader_get_reader_by_id(vreader_id_t id)
+{
+    if (id == static_cast<vreader_id_t>(-1))
+        return nullptr;
+    ReaderList& all = readerList();
+    std::lock_guard lock(all.mutex);
+    for (VReader* reader : all.readers)
+        if (reader->id == id)
+            return vreader_reference(reader);
+    return nullptr;
+}
+
+VReader* vreader_get_reader_by_name(const char* name)
+{
+    if (!name)
+        return nullptr;
+    ReaderList& all = readerList();
+    std::lock_guard lock(all.mutex);
+    for (VReader* reader : all.readers)
+        if (reader->name == name)
+            return vreader_reference(reader);
+    return nullptr;
+}
+
+void vreader_init(void)
+{
+    (void)readerList();
+}
+
+VReaderStatus vreader_add_reader(VReader* reader)
+{
+    if (!reader)
+        return VREADER_NO_CARD;
+    const bool added = vscard::capi::guarded("vreader_add_reader", false, [reader] {
+        ReaderList& all = readerList();
+        std::lock_guard lock(all.mutex);
+        all.readers.push_back(vreader_reference(reader));
+        return true;
+    });
+    if (!added)
+        return VREADER_OUT_OF_MEMORY;
+    vevent_queue_vevent(vevent_new(VEVENT_READER_INSERT, reader, nullptr));
+    return VREADER_OK;
+}
+
+VReaderStatus vreader_remove_reader(VReader* reader)
+{
+    if (!reader)
+        return VREADER_OK;
+    bool found = false;
+    {
+        ReaderList& all = readerList();
+        std::lock_guard lock(all.mutex);
+        const auto it = std::find(all.readers.begin(), all.readers.end(), reader);
+        if (it != all.readers.end()) {
+            all.readers.erase(it);
+            found = true;
+        }
+    }
+    vevent_queue_vevent(vevent_new(VEVENT_READER_REMOVE, reader, nullptr));
+    if (found)
+        vreader_free(reader); // the list's reference
+    return VREADER_OK;
+}
+
+void vreader_queue_card_event(VReader* reader)
+{
+    if (!reader)
+        return;
+    VCard* card = cardOf(reader);
+    vevent_queue_vevent(vevent_new(card ? VEVENT_CARD_INSERT : VEVENT_CARD_REMOVE, reader, card));
+    vcard_free(card);
+}
+
+VReaderStatus vreader_insert_card(VReader* reader, VCard* card)
+{
+    if (!reader)
+        return VREADER_NO_CARD;
+    VCard* previous = nullptr;
+    {
+        std::lock_guard lock(reader->lock);
+        previous = reader->card;
+        reader->card = vcard_reference(card);
+    }
+    vcard_free(previous);
+    vreader_queue_card_event(reader);
+    return VREADER_OK;
+}
+
+} // extern "C"
