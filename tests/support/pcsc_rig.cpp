@@ -225,6 +225,11 @@ QString PcscRig::pcscdLog() const
     return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
 }
 
+QString asanRuntime()
+{
+    return QStringLiteral(VSCARD_ASAN_RUNTIME);
+}
+
 QString makeTestDatabase(const QString& dir, const QString& pin)
 {
     QProcess make;

@@ -82,6 +82,10 @@ private:
     std::vector<std::unique_ptr<QProcess>> processes_;
 };
 
+// The ASan runtime an uninstrumented host program (pcscd, QEMU) must preload to load our
+// instrumented libraries; empty in a build without ASan.
+QString asanRuntime();
+
 // Waits until a scripted client has added its readers and inserted its cards ("ready").
 bool waitReady(QProcess* client);
 
