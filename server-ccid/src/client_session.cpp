@@ -1,8 +1,8 @@
 #include "client_session.h"
 
 #include "logging.h"
-#include "socket_reader.h"
 #include "vscard/atr.h"
+#include "vscard/qt/socket_reader.h"
 #include "vscard/trace.h"
 
 #include <QAbstractSocket>

@@ -2,7 +2,7 @@
 #include "logging.h"
 #include "server.h"
 #include "server_options.h"
-#include "signal_handler.h"
+#include "vscard/qt/signal_handler.h"
 
 #include <QCoreApplication>
 
@@ -28,8 +28,8 @@ int main(int argc, char* argv[])
         std::fprintf(stderr, "server-ccid: %s\n", qPrintable(problem));
         return 1;
     }
-    vscard::server::GracefulStop stop;
-    QObject::connect(&stop, &vscard::server::GracefulStop::stopRequested, &app, [&app](int signal) {
+    vscard::GracefulStop stop;
+    QObject::connect(&stop, &vscard::GracefulStop::stopRequested, &app, [&app](int signal) {
         qCInfo(lcServer) << "stopping on signal" << signal;
         app.quit();
     });

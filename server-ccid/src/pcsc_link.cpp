@@ -1,7 +1,7 @@
 #include "pcsc_link.h"
 
 #include "logging.h"
-#include "socket_reader.h"
+#include "vscard/qt/socket_reader.h"
 
 #include <QLocalSocket>
 

@@ -1,7 +1,7 @@
 // server-ccid's command line.
 #pragma once
 
-#include "endpoint.h"
+#include "vscard/qt/endpoint.h"
 
 #include <QList>
 #include <QString>

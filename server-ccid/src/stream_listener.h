@@ -1,7 +1,7 @@
 // Listens on one endpoint, TCP or Unix, and hands out each accepted connection as a QIODevice.
 #pragma once
 
-#include "endpoint.h"
+#include "vscard/qt/endpoint.h"
 
 #include <QObject>
 

@@ -115,7 +115,7 @@ void TestVscardHost::init()
     dir_ = std::make_unique<QTemporaryDir>();
     socketPath_ = dir_->filePath("vscard.sock");
     server::ServerOptions options;
-    options.listen = {*server::Endpoint::parse("unix:" + socketPath_)};
+    options.listen = {*Endpoint::parse("unix:" + socketPath_)};
     options.maxReaders = 3;
     options.pcscSocket = dir_->filePath("pcsc.sock");
     server_ = std::make_unique<server::Server>(options);
@@ -351,7 +351,7 @@ void TestVscardHost::unixSockets_createdWithRequestedMode()
     QCOMPARE(modeOf(dir_->filePath("pcsc.sock")), 0600u);
     server_.reset();
     server::ServerOptions options;
-    options.listen = {*server::Endpoint::parse("unix:" + socketPath_)};
+    options.listen = {*Endpoint::parse("unix:" + socketPath_)};
     options.socketMode = 0660;
     server_ = std::make_unique<server::Server>(options);
     QCOMPARE(server_->start(), QString());
@@ -362,11 +362,10 @@ void TestVscardHost::tcpListener_loopbackClient_servedLikeUnix()
 {
     server_.reset();
     server::ServerOptions options;
-    options.listen = {*server::Endpoint::parse("tcp:127.0.0.1:0"),
-                      *server::Endpoint::parse("unix:" + socketPath_)};
+    options.listen = {*Endpoint::parse("tcp:127.0.0.1:0"), *Endpoint::parse("unix:" + socketPath_)};
     server_ = std::make_unique<server::Server>(options);
     QCOMPARE(server_->start(), QString());
-    const server::Endpoint bound = server_->boundEndpoints().first();
+    const Endpoint bound = server_->boundEndpoints().first();
     QVERIFY(bound.port != 0);
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, bound.port);

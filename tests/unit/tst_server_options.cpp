@@ -5,8 +5,8 @@
 #include <QFile>
 #include <QtTest>
 
+using vscard::Endpoint;
 using vscard::server::CommandLine;
-using vscard::server::Endpoint;
 using vscard::server::parseCommandLine;
 
 class TestServerOptions : public QObject {

@@ -1,6 +1,6 @@
 #include "scripted_card_client.h"
 
-#include "endpoint.h"
+#include "vscard/qt/endpoint.h"
 #include "vscard/trace.h"
 
 #include <QLocalSocket>
@@ -18,12 +18,12 @@ ScriptedCardClient::ScriptedCardClient(ScriptedCardOptions options, QObject* par
 
 bool ScriptedCardClient::start()
 {
-    const auto endpoint = server::Endpoint::parse(options_.endpoint);
+    const auto endpoint = Endpoint::parse(options_.endpoint);
     if (!endpoint) {
         std::fprintf(stderr, "vscard-test-card: %s\n", qPrintable(endpoint.error()));
         return false;
     }
-    if (endpoint->kind == server::Endpoint::Kind::Tcp) {
+    if (endpoint->kind == Endpoint::Kind::Tcp) {
         auto* tcp = new QTcpSocket(this);
         tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         tcp->connectToHost(endpoint->host, endpoint->port);

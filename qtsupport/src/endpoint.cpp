@@ -1,6 +1,6 @@
-#include "endpoint.h"
+#include "vscard/qt/endpoint.h"
 
-namespace vscard::server {
+namespace vscard {
 
 Result<Endpoint, QString> Endpoint::parse(const QString& spec)
 {
@@ -37,4 +37,4 @@ QString Endpoint::toString() const
     return QStringLiteral("tcp:%1:%2").arg(shownHost).arg(port);
 }
 
-} // namespace vscard::server
+} // namespace vscard

@@ -5,7 +5,7 @@
 
 #include <QString>
 
-namespace vscard::server {
+namespace vscard {
 
 struct Endpoint {
     enum class Kind { Tcp, Unix };
@@ -19,4 +19,4 @@ struct Endpoint {
     QString toString() const;
 };
 
-} // namespace vscard::server
+} // namespace vscard

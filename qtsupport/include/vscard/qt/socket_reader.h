@@ -7,7 +7,7 @@
 #include <QIODevice>
 #include <QString>
 
-namespace vscard::server {
+namespace vscard {
 
 // `stopped` is checked between items: a handler may close the connection.
 template <typename Decoder, typename OnItem, typename OnError>
@@ -31,4 +31,4 @@ void readAndDecode(QIODevice& socket, Decoder& decoder, const bool& stopped, OnI
     }
 }
 
-} // namespace vscard::server
+} // namespace vscard

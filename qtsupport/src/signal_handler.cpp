@@ -1,4 +1,4 @@
-#include "signal_handler.h"
+#include "vscard/qt/signal_handler.h"
 
 #include <QSocketNotifier>
 
@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace vscard::server {
+namespace vscard {
 
 namespace {
 
@@ -44,4 +44,4 @@ GracefulStop::~GracefulStop()
     std::signal(SIGTERM, SIG_DFL);
 }
 
-} // namespace vscard::server
+} // namespace vscard

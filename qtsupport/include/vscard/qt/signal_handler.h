@@ -6,7 +6,7 @@
 
 class QSocketNotifier;
 
-namespace vscard::server {
+namespace vscard {
 
 class GracefulStop : public QObject {
     Q_OBJECT
@@ -22,4 +22,4 @@ private:
     QSocketNotifier* notifier_ = nullptr;
 };
 
-} // namespace vscard::server
+} // namespace vscard
