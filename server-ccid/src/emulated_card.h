@@ -5,6 +5,7 @@
 #include "reader_registry.h"
 #include "vscard/cacard/cac_card.h"
 #include "vscard/cacard/nss_card_keys.h"
+#include "vscard/cacard/soft_cards.h"
 
 #include <QString>
 
@@ -36,10 +37,7 @@ struct EmulatedReader {
     std::shared_ptr<EmulatedCard> card;
 };
 
-struct EmulationSettings {
-    std::optional<std::string> stateDirectory; // --state-dir: PIN retry counters survive
-    unsigned pinTries = 3;
-};
+using EmulationSettings = cacard::CardSettings;
 
 // What one --card emulated:OPTIONS asks for: its soft= cards, made, and the database whose
 // hardware tokens are to be mirrored (use_hw=).
@@ -52,8 +50,5 @@ struct EmulatedCards {
 // An error names what is wrong.
 Result<EmulatedCards, QString> makeEmulatedCards(const QString& options,
                                                  const EmulationSettings& settings);
-
-// The card's identity in lower-case hex: its serial in logs, its PIN state file's name.
-std::string cardIdentityName(cacard::CardKeys& keys);
 
 } // namespace vscard::server

@@ -104,7 +104,7 @@ void HardwareMirror::pollOnTokenThread()
             if (!keys) {
                 update.problem = keys.error();
             } else {
-                const std::string identity = cardIdentityName(**keys);
+                const std::string identity = cacard::cardIdentityName(**keys);
                 // The token counts wrong PINs itself; this count only follows it while the
                 // token stays in.
                 auto pin = cacard::PinRetryState::open(std::nullopt, identity, settings_.pinTries);
