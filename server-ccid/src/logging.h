@@ -1,4 +1,5 @@
-// Logging categories of server-ccid, one per subsystem, and --trace.
+// Logging categories of server-ccid, one per subsystem (--trace picks them:
+// vscard/qt/trace_filter.h).
 #pragma once
 
 #include <QLoggingCategory>
@@ -7,11 +8,3 @@ Q_DECLARE_LOGGING_CATEGORY(lcServer) // vscard.server: listeners, clients coming
 Q_DECLARE_LOGGING_CATEGORY(lcWire)   // vscard.wire: every VSCard message, decoded (debug)
 Q_DECLARE_LOGGING_CATEGORY(lcCcid)   // vscard.ccid: every CCID message, decoded (debug)
 Q_DECLARE_LOGGING_CATEGORY(lcPcsc)   // vscard.pcsc: the pcscd driver link
-
-namespace vscard::server {
-
-// Enables debug output for the categories matching the glob list (see trace::TraceFilter),
-// e.g. "vscard.*" or "vscard.wire,vscard.ccid". Info and warnings stay on regardless.
-void installTraceFilter(const QString& globs);
-
-} // namespace vscard::server

@@ -3,6 +3,7 @@
 #include "server.h"
 #include "server_options.h"
 #include "vscard/qt/signal_handler.h"
+#include "vscard/qt/trace_filter.h"
 
 #include <QCoreApplication>
 
@@ -22,7 +23,7 @@ int main(int argc, char* argv[])
 
     qSetMessagePattern("server-ccid: %{if-warning}warning: %{endif}%{if-critical}error: %{endif}"
                        "%{message}");
-    vscard::server::installTraceFilter(options.trace);
+    vscard::installTraceFilter(options.trace);
     vscard::server::Server server(options);
     if (const QString problem = server.start(); !problem.isEmpty()) {
         std::fprintf(stderr, "server-ccid: %s\n", qPrintable(problem));

@@ -1,0 +1,12 @@
+// --trace: debug output of the vscard.* logging categories matching a glob list.
+#pragma once
+
+#include <QString>
+
+namespace vscard {
+
+// Enables debug output for the categories matching the glob list (see trace::TraceFilter),
+// e.g. "vscard.*" or "vscard.wire,vscard.ccid". Info and warnings stay on regardless.
+void installTraceFilter(const QString& globs);
+
+} // namespace vscard
