@@ -12,6 +12,7 @@ namespace {
 
 trace::TraceFilter traceFilter;
 QLoggingCategory::CategoryFilter previousFilter = nullptr;
+bool installed = false;
 
 void applyTraceFilter(QLoggingCategory* category)
 {
@@ -27,7 +28,12 @@ void applyTraceFilter(QLoggingCategory* category)
 void installTraceFilter(const QString& globs)
 {
     traceFilter = trace::TraceFilter(globs.toStdString());
-    previousFilter = QLoggingCategory::installFilter(applyTraceFilter);
+    // Installing again makes Qt apply the new globs to every category; the filter we chain
+    // to stays the one that was there before us.
+    const auto previous = QLoggingCategory::installFilter(applyTraceFilter);
+    if (!installed)
+        previousFilter = previous;
+    installed = true;
 }
 
 } // namespace vscard

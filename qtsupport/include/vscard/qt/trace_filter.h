@@ -6,7 +6,8 @@
 namespace vscard {
 
 // Enables debug output for the categories matching the glob list (see trace::TraceFilter),
-// e.g. "vscard.*" or "vscard.wire,vscard.ccid". Info and warnings stay on regardless.
+// e.g. "vscard.*" or "vscard.wire,vscard.ccid". Info and warnings stay on regardless. May be
+// called again to change the globs.
 void installTraceFilter(const QString& globs);
 
 } // namespace vscard

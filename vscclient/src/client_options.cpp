@@ -1,0 +1,167 @@
+#include "client_options.h"
+
+#include "vscard/cacard/emul_options.h"
+#include "vscard/version.h"
+
+#include <QCommandLineParser>
+#include <QRegularExpression>
+
+namespace vscard::client {
+
+namespace {
+
+CommandLine failWith(const QString& message)
+{
+    CommandLine result;
+    result.exitMessage = QStringLiteral("vscclient: %1\n").arg(message);
+    result.exitCode = 2;
+    return result;
+}
+
+} // namespace
+
+QString emulationOptions(const std::optional<QString>& emulation, const QStringList& certificates)
+{
+    QString options = emulation.value_or(QString());
+    if (certificates.isEmpty())
+        return options;
+    if (!options.contains(QRegularExpression("(^|\\s)db=")))
+        options = QStringLiteral("db=\"sql:/etc/pki/nssdb\" ") + options;
+    QStringList quoted;
+    for (const QString& certificate : certificates)
+        quoted << '"' + certificate + '"';
+    return options.trimmed() +
+           QStringLiteral(" soft=(,Virtual Reader,CAC,,%1)").arg(quoted.join(','));
+}
+
+CommandLine parseCommandLine(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "A VSCard client: shares smart cards with a VSCard host (vscard's server-ccid, QEMU's\n"
+        "ccid-card-passthru), each card in a reader of its own: emulated CAC cards made from\n"
+        "an NSS database, and cards answered by a script. Commands come from the console\n"
+        "(type 'help') or from a script (--script).");
+    parser.addPositionalArgument("HOST", "The host to connect to, as libcacard's vscclient.",
+                                 "[HOST PORT]");
+    parser.addPositionalArgument("PORT", "Its TCP port.", "");
+    const QCommandLineOption connectOption(
+        "connect", "Where the host listens: tcp:HOST:PORT or unix:PATH (instead of HOST PORT).",
+        "SPEC");
+    const QCommandLineOption emulOption(
+        QStringList{"e", "emul"},
+        "Emulated CAC cards: libcacard's options string, e.g. 'db=\"sql:/etc/pki/nssdb\" "
+        "soft=(,My Reader,CAC,,cert1,cert2,cert3)'. Each soft= card gets a reader.",
+        "OPTIONS");
+    const QCommandLineOption certOption(
+        QStringList{"c", "cert"},
+        "A certificate (NSS nickname) of the emulated card in reader \"Virtual Reader\", as "
+        "libcacard's vscclient. Repeatable, up to 10; the database is -e's db= or "
+        "sql:/etc/pki/nssdb.",
+        "NAME");
+    const QCommandLineOption stateDirOption(
+        "state-dir", "Keep the emulated cards' PIN retry counters in DIR, across restarts.",
+        "DIR");
+    const QCommandLineOption pinTriesOption(
+        "pin-tries", "Wrong PINs an emulated card accepts before it blocks (1 to 15). Default: 3.",
+        "N", "3");
+    const QCommandLineOption scriptOption(
+        "script",
+        "Run the commands of FILE ('-': standard input) once the host has the readers, then "
+        "exit: 0 when all succeeded, 1 with the failing line otherwise.",
+        "FILE");
+    const QCommandLineOption reconnectOption(
+        "reconnect",
+        "When the connection drops, connect again (backoff up to 8 s) and restore the readers "
+        "and cards. The default, except with --script.");
+    const QCommandLineOption noReconnectOption("no-reconnect",
+                                               "Exit when the connection drops or fails.");
+    const QCommandLineOption timeoutOption(
+        "timeout",
+        "How long a script command waits for the host or a card before it fails, e.g. 10s "
+        "(the default) or 500ms.",
+        "DURATION", "10s");
+    const QCommandLineOption debugOption(
+        QStringList{"d", "debug"}, "libcacard's debug level: 1 or more traces every VSCard message.",
+        "LEVEL", "0");
+    const QCommandLineOption traceOption(
+        "trace",
+        "Log every message of the matching categories, decoded (PINs masked): comma-separated "
+        "globs over vscard.client, vscard.wire; a leading - excludes. Example: --trace "
+        "'vscard.*'.",
+        "GLOBS");
+    const QCommandLineOption helpOption = parser.addHelpOption();
+    const QCommandLineOption versionOption = parser.addVersionOption();
+    parser.addOptions({connectOption, emulOption, certOption, stateDirOption, pinTriesOption,
+                       scriptOption, reconnectOption, noReconnectOption, timeoutOption,
+                       debugOption, traceOption});
+    if (!parser.parse(arguments))
+        return failWith(parser.errorText());
+    CommandLine result;
+    if (parser.isSet(helpOption)) {
+        result.exitMessage =
+            parser.helpText().replace(QRegularExpression("^Usage: \\S+"), "Usage: vscclient");
+        return result;
+    }
+    if (parser.isSet(versionOption)) {
+        result.exitMessage = QStringLiteral("vscclient %1\n").arg(VSCARD_VERSION_STRING);
+        return result;
+    }
+    ClientOptions& options = result.options;
+    const QStringList positional = parser.positionalArguments();
+    QString spec;
+    if (parser.isSet(connectOption)) {
+        if (!positional.isEmpty())
+            return failWith(QStringLiteral("give --connect or HOST PORT, not both"));
+        spec = parser.value(connectOption);
+    } else if (positional.size() == 2) {
+        const QString host = positional[0].contains(':') && !positional[0].startsWith('[')
+                                 ? '[' + positional[0] + ']'
+                                 : positional[0];
+        spec = QStringLiteral("tcp:%1:%2").arg(host, positional[1]);
+    } else {
+        return failWith(QStringLiteral("where is the host? give HOST PORT or --connect SPEC"));
+    }
+    auto endpoint = Endpoint::parse(spec);
+    if (!endpoint)
+        return failWith(endpoint.error());
+    options.host = *endpoint;
+
+    const QStringList certificates = parser.values(certOption);
+    if (certificates.size() > static_cast<int>(cacard::kMaxCertificatesPerCard))
+        return failWith(QStringLiteral("too many certificates (max = %1)")
+                            .arg(cacard::kMaxCertificatesPerCard));
+    if (parser.isSet(emulOption) || !certificates.isEmpty())
+        options.emulation =
+            emulationOptions(parser.isSet(emulOption) ? std::optional(parser.value(emulOption))
+                                                      : std::nullopt,
+                             certificates);
+    if (parser.isSet(stateDirOption))
+        options.stateDirectory = parser.value(stateDirOption);
+    bool ok = false;
+    options.pinTries = parser.value(pinTriesOption).toUInt(&ok);
+    if (!ok || options.pinTries < 1 || options.pinTries > 15)
+        return failWith(QStringLiteral("--pin-tries %1: expected a number from 1 to 15")
+                            .arg(parser.value(pinTriesOption)));
+    if (parser.isSet(scriptOption))
+        options.script = parser.value(scriptOption);
+    if (parser.isSet(reconnectOption) && parser.isSet(noReconnectOption))
+        return failWith(QStringLiteral("--reconnect and --no-reconnect contradict each other"));
+    options.reconnect = parser.isSet(reconnectOption) ||
+                        (!parser.isSet(noReconnectOption) && !options.script.has_value());
+    const auto timeout = QRegularExpression("^([0-9]+)(ms|s)?$").match(parser.value(timeoutOption));
+    if (!timeout.hasMatch())
+        return failWith(QStringLiteral("--timeout %1: expected a duration such as 10s or 500ms")
+                            .arg(parser.value(timeoutOption)));
+    options.timeoutMs = timeout.captured(1).toInt() * (timeout.captured(2) == "ms" ? 1 : 1000);
+    options.debugLevel = parser.value(debugOption).toInt(&ok);
+    if (!ok || options.debugLevel < 0)
+        return failWith(QStringLiteral("-d %1: expected a level, 0 or more")
+                            .arg(parser.value(debugOption)));
+    options.trace = parser.value(traceOption);
+    if (options.debugLevel > 0 && options.trace.isEmpty())
+        options.trace = QStringLiteral("vscard.*");
+    return result;
+}
+
+} // namespace vscard::client
