@@ -60,8 +60,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "sql:/etc/pki/nssdb.",
         "NAME");
     const QCommandLineOption stateDirOption(
-        "state-dir", "Keep the emulated cards' PIN retry counters in DIR, across restarts.",
-        "DIR");
+        "state-dir", "Keep the emulated cards' PIN retry counters in DIR, across restarts.", "DIR");
     const QCommandLineOption pinTriesOption(
         "pin-tries", "Wrong PINs an emulated card accepts before it blocks (1 to 15). Default: 3.",
         "N", "3");
@@ -82,8 +81,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "(the default) or 500ms.",
         "DURATION", "10s");
     const QCommandLineOption debugOption(
-        QStringList{"d", "debug"}, "libcacard's debug level: 1 or more traces every VSCard message.",
-        "LEVEL", "0");
+        QStringList{"d", "debug"},
+        "libcacard's debug level: 1 or more traces every VSCard message.", "LEVEL", "0");
     const QCommandLineOption traceOption(
         "trace",
         "Log every message of the matching categories, decoded (PINs masked): comma-separated "
@@ -93,8 +92,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
     parser.addOptions({connectOption, emulOption, certOption, stateDirOption, pinTriesOption,
-                       scriptOption, reconnectOption, noReconnectOption, timeoutOption,
-                       debugOption, traceOption});
+                       scriptOption, reconnectOption, noReconnectOption, timeoutOption, debugOption,
+                       traceOption});
     if (!parser.parse(arguments))
         return failWith(parser.errorText());
     CommandLine result;
@@ -132,10 +131,9 @@ CommandLine parseCommandLine(const QStringList& arguments)
         return failWith(QStringLiteral("too many certificates (max = %1)")
                             .arg(cacard::kMaxCertificatesPerCard));
     if (parser.isSet(emulOption) || !certificates.isEmpty())
-        options.emulation =
-            emulationOptions(parser.isSet(emulOption) ? std::optional(parser.value(emulOption))
-                                                      : std::nullopt,
-                             certificates);
+        options.emulation = emulationOptions(
+            parser.isSet(emulOption) ? std::optional(parser.value(emulOption)) : std::nullopt,
+            certificates);
     if (parser.isSet(stateDirOption))
         options.stateDirectory = parser.value(stateDirOption);
     bool ok = false;
@@ -156,8 +154,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     options.timeoutMs = timeout.captured(1).toInt() * (timeout.captured(2) == "ms" ? 1 : 1000);
     options.debugLevel = parser.value(debugOption).toInt(&ok);
     if (!ok || options.debugLevel < 0)
-        return failWith(QStringLiteral("-d %1: expected a level, 0 or more")
-                            .arg(parser.value(debugOption)));
+        return failWith(
+            QStringLiteral("-d %1: expected a level, 0 or more").arg(parser.value(debugOption)));
     options.trace = parser.value(traceOption);
     if (options.debugLevel > 0 && options.trace.isEmpty())
         options.trace = QStringLiteral("vscard.*");

@@ -72,7 +72,8 @@ Result<std::vector<ScriptCommand>, QString> parseScript(const QString& text)
             bool ok = false;
             const int count = words.size() == 3 ? words[1].toInt(&ok) : 0;
             if (!ok || count < 0 || words[2] != "{")
-                return fail(QStringLiteral("line %1: expected 'repeat N {' with N >= 0").arg(number));
+                return fail(
+                    QStringLiteral("line %1: expected 'repeat N {' with N >= 0").arg(number));
             ScriptCommand repeat;
             repeat.line = number;
             repeat.words = words;
@@ -84,7 +85,8 @@ Result<std::vector<ScriptCommand>, QString> parseScript(const QString& text)
         open.back().push_back({number, words, 0, {}});
     }
     if (!repeats.empty())
-        return fail(QStringLiteral("line %1: 'repeat' block never closed").arg(repeats.back().line));
+        return fail(
+            QStringLiteral("line %1: 'repeat' block never closed").arg(repeats.back().line));
     return std::move(open.front());
 }
 
@@ -185,8 +187,8 @@ CommandRunner::Outcome CommandRunner::fail(const QString& message)
 {
     const QString origin = programs_.empty() ? QString() : programs_.front().origin;
     const int line = running_ ? running_->line : 0;
-    error_ = origin.isEmpty() ? message
-                              : QStringLiteral("%1:%2: %3").arg(origin).arg(line).arg(message);
+    error_ =
+        origin.isEmpty() ? message : QStringLiteral("%1:%2: %3").arg(origin).arg(line).arg(message);
     return Outcome::Failed;
 }
 
@@ -215,9 +217,9 @@ CommandRunner::Outcome CommandRunner::hostChange(const QString& problem, const Q
         return fail(problem);
     if (!done.isEmpty())
         Q_EMIT output(done);
-    return waitUntil([this] { return client_.settled(); }, defaultTimeoutMs_,
-                     QStringLiteral("the host did not acknowledge within %1 ms")
-                         .arg(defaultTimeoutMs_));
+    return waitUntil(
+        [this] { return client_.settled(); }, defaultTimeoutMs_,
+        QStringLiteral("the host did not acknowledge within %1 ms").arg(defaultTimeoutMs_));
 }
 
 CommandRunner::Outcome CommandRunner::execute(const ScriptCommand& command)
@@ -324,17 +326,18 @@ CommandRunner::Outcome CommandRunner::execute(const ScriptCommand& command)
         if (current_)
             return fail(QStringLiteral("the previous APDU was never answered (respond HEX)"));
         const Bytes want = *expected;
-        return waitUntil([this] { return !apdus_.empty(); }, *timeout,
-                         QStringLiteral("no APDU within %1 ms, expected %2").arg(*timeout).arg(hex(want)),
-                         [this, want] {
-                             current_ = apdus_.take();
-                             if (current_->command == want)
-                                 return Outcome::Done;
-                             const QString got = hex(current_->command);
-                             current_->done(Bytes{0x6F, 0x00}); // the host must not hang
-                             current_.reset();
-                             return fail(QStringLiteral("expected APDU %1, got %2").arg(hex(want), got));
-                         });
+        return waitUntil(
+            [this] { return !apdus_.empty(); }, *timeout,
+            QStringLiteral("no APDU within %1 ms, expected %2").arg(*timeout).arg(hex(want)),
+            [this, want] {
+                current_ = apdus_.take();
+                if (current_->command == want)
+                    return Outcome::Done;
+                const QString got = hex(current_->command);
+                current_->done(Bytes{0x6F, 0x00}); // the host must not hang
+                current_.reset();
+                return fail(QStringLiteral("expected APDU %1, got %2").arg(hex(want), got));
+            });
     }
     if (name == "respond") {
         const auto response = words.size() == 2 ? parseHex(words[1]) : std::nullopt;

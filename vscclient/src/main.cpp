@@ -76,9 +76,9 @@ int main(int argc, char* argv[])
     std::vector<ScriptCommand> script;
     if (options.script) {
         QFile file;
-        const bool opened = *options.script == "-"
-                                ? file.open(stdin, QIODevice::ReadOnly)
-                                : (file.setFileName(*options.script), file.open(QIODevice::ReadOnly));
+        const bool opened = *options.script == "-" ? file.open(stdin, QIODevice::ReadOnly)
+                                                   : (file.setFileName(*options.script),
+                                                      file.open(QIODevice::ReadOnly));
         if (!opened) {
             std::fprintf(stderr, "vscclient: --script %s: %s\n", qPrintable(*options.script),
                          qPrintable(file.errorString()));
@@ -124,14 +124,13 @@ int main(int argc, char* argv[])
         startCommands = [&] {
             runner.run(std::move(script), *options.script == "-" ? "stdin" : *options.script);
         };
-        QObject::connect(&runner, &CommandRunner::finished, &app,
-                         [&](bool ok, const QString& error) {
-                             if (!ok)
-                                 std::fprintf(stderr, "vscclient: script failed: %s\n",
-                                              qPrintable(error));
-                             link.stop();
-                             QCoreApplication::exit(ok ? 0 : 1);
-                         });
+        QObject::connect(
+            &runner, &CommandRunner::finished, &app, [&](bool ok, const QString& error) {
+                if (!ok)
+                    std::fprintf(stderr, "vscclient: script failed: %s\n", qPrintable(error));
+                link.stop();
+                QCoreApplication::exit(ok ? 0 : 1);
+            });
     } else {
         const bool terminal = ::isatty(STDIN_FILENO);
         auto prompt = [terminal] {

@@ -36,7 +36,8 @@ int VscardClient::addReader(const QString& name, std::shared_ptr<LocalCard> card
 
 bool VscardClient::hasReader(int reader) const
 {
-    return reader >= 0 && reader < readerCount() && !readers_[static_cast<std::size_t>(reader)].removed;
+    return reader >= 0 && reader < readerCount() &&
+           !readers_[static_cast<std::size_t>(reader)].removed;
 }
 
 QString VscardClient::checkReader(int reader) const
@@ -112,8 +113,8 @@ QStringList VscardClient::describe() const
             continue;
         const QString host = reader.hostId ? QStringLiteral("host id %1").arg(*reader.hostId)
                                            : QStringLiteral("not on the host");
-        const QString card = reader.card ? "card " + hex(reader.card->atr())
-                                         : QStringLiteral("no card");
+        const QString card =
+            reader.card ? "card " + hex(reader.card->atr()) : QStringLiteral("no card");
         lines << QStringLiteral("%1 \"%2\" (%3): %4").arg(i).arg(reader.name, host, card);
     }
     return lines;
@@ -212,8 +213,8 @@ void VscardClient::onAcknowledgement(const Message& message)
     const auto code = parseErrorPayload(message.payload); // the decoder checked the size
     if (!pending_) {
         qCWarning(lcClient).noquote()
-            << "host" << link_.peer() << "reports"
-            << errorCodeName(*code).data() << "for reader" << message.readerId;
+            << "host" << link_.peer() << "reports" << errorCodeName(*code).data() << "for reader"
+            << message.readerId;
         return;
     }
     const Control control = *pending_;
@@ -249,9 +250,8 @@ void VscardClient::onAcknowledgement(const Message& message)
     case Step::RemoveCard:
     case Step::RemoveReader:
         if (!success)
-            qCWarning(lcClient).noquote()
-                << "host answered" << errorCodeName(*code).data() << "to a removal in reader"
-                << control.reader;
+            qCWarning(lcClient).noquote() << "host answered" << errorCodeName(*code).data()
+                                          << "to a removal in reader" << control.reader;
         break;
     }
     sendNext();
@@ -292,10 +292,9 @@ void VscardClient::onApdu(const Message& message)
         --apdusInFlight_;
         const Reader& now = readers_[static_cast<std::size_t>(number)];
         if (!result || card.expired() || now.card != card.lock()) {
-            qCWarning(lcClient).noquote()
-                << "reader" << number << ": no answer from the card:"
-                << (result ? QStringLiteral("it was removed")
-                           : QString::fromStdString(result.error()));
+            qCWarning(lcClient).noquote() << "reader" << number << ": no answer from the card:"
+                                          << (result ? QStringLiteral("it was removed")
+                                                     : QString::fromStdString(result.error()));
             const Bytes error = encodeError(hostId, ErrorCode::GeneralError);
             link_.send(MessageType::Error, hostId, ByteView(error).subspan(kHeaderSize));
         } else {
