@@ -163,6 +163,21 @@ bool PcscRig::start(bool serverFirst)
     return true;
 }
 
+QProcess* PcscRig::startProgram(const QString& program, const QStringList& arguments,
+                                const QString& logName)
+{
+    QProcess* process =
+        spawn(program, arguments, logName, QProcessEnvironment::systemEnvironment());
+    process->waitForStarted(5000);
+    return process;
+}
+
+QString PcscRig::log(const QString& logName) const
+{
+    QFile file(dir_.filePath(logName));
+    return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
+}
+
 QProcess* PcscRig::startClient(const QStringList& arguments)
 {
     auto process = std::make_unique<QProcess>();

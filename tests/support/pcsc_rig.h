@@ -50,6 +50,11 @@ public:
     void stopServer();
     // A scripted client: vscard-test-card with these arguments, connected to the server.
     QProcess* startClient(const QStringList& arguments);
+    // Any program the rig stops with the rest; its stderr goes to logName in the rig's
+    // directory (checked for sanitizer reports), its stdout stays readable.
+    QProcess* startProgram(const QString& program, const QStringList& arguments,
+                           const QString& logName);
+    QString log(const QString& logName) const;
 
     ToolResult run(const QString& program, const QStringList& arguments, int timeoutMs = 30000,
                    const QByteArray& input = {});

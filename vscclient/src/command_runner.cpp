@@ -118,7 +118,7 @@ QString CommandRunner::helpText()
         "  remove [N]                remove the card\n"
         "  reset [N]                 warm-reset the card; the host sees it removed and inserted\n"
         "  select N                  the reader commands without N act on\n"
-        "  add-reader NAME           a new empty reader\n"
+        "  add-reader NAME           a new empty reader, which becomes the selected one\n"
         "  remove-reader [N]         detach the reader\n"
         "  debug LEVEL               0: quiet; 1 or more: trace every VSCard message\n"
         "  help                      this text\n"
@@ -263,6 +263,7 @@ CommandRunner::Outcome CommandRunner::execute(const ScriptCommand& command)
         if (words.size() < 2)
             return fail(QStringLiteral("add-reader expects a name"));
         const int reader = client_.addReader(words.mid(1).join(' '), nullptr);
+        selected_ = reader; // what a scenario acts on next
         return hostChange({}, QStringLiteral("reader %1 added").arg(reader));
     }
     if (name == "remove-reader" || name == "remove" || name == "reset") {
@@ -279,14 +280,19 @@ CommandRunner::Outcome CommandRunner::execute(const ScriptCommand& command)
                           QStringLiteral("card in reader %1 reset").arg(*reader));
     }
     if (name == "insert") {
-        const auto reader = readerArgument(words, 1, &problem);
+        // insert [N] [ATR]: N is a reader number (decimal, short), the ATR hex bytes.
+        const bool hasNumber =
+            words.size() > 1 && QRegularExpression("^[0-9]{1,3}$").match(words[1]).hasMatch();
+        const auto reader =
+            readerArgument(hasNumber ? words.mid(0, 2) : words.mid(0, 1), 1, &problem);
         if (!reader)
             return fail(problem);
         std::shared_ptr<LocalCard> card;
-        if (words.size() > 2) {
-            const auto atr = parseHex(words.mid(2).join(""));
+        const QStringList atrWords = words.mid(hasNumber ? 2 : 1);
+        if (!atrWords.isEmpty()) {
+            const auto atr = parseHex(atrWords.join(""));
             if (!atr || !Atr::parse(*atr))
-                return fail(QStringLiteral("\"%1\" is not an ATR").arg(words.mid(2).join(' ')));
+                return fail(QStringLiteral("\"%1\" is not an ATR").arg(atrWords.join(' ')));
             card = std::make_shared<ScriptedCard>(*reader, *atr, apdus_);
         }
         return hostChange(client_.insertCard(*reader, card),

@@ -41,6 +41,9 @@ void HostLink::stop()
     if (socket_) {
         QIODevice* socket = socket_;
         socket_ = nullptr;
+        // What was sent last (an answer, a removal) reaches the host before we go.
+        if (socket->bytesToWrite() > 0)
+            socket->waitForBytesWritten(2000);
         socket->disconnect(this);
         socket->close();
         socket->deleteLater();
