@@ -164,10 +164,12 @@ bool PcscRig::start(bool serverFirst)
 }
 
 QProcess* PcscRig::startProgram(const QString& program, const QStringList& arguments,
-                                const QString& logName)
+                                const QString& logName, const QStringList& extraEnvironment)
 {
-    QProcess* process =
-        spawn(program, arguments, logName, QProcessEnvironment::systemEnvironment());
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const QString& pair : extraEnvironment)
+        environment.insert(pair.section('=', 0, 0), pair.section('=', 1));
+    QProcess* process = spawn(program, arguments, logName, environment);
     process->waitForStarted(5000);
     return process;
 }

@@ -53,7 +53,7 @@ public:
     // Any program the rig stops with the rest; its stderr goes to logName in the rig's
     // directory (checked for sanitizer reports), its stdout stays readable.
     QProcess* startProgram(const QString& program, const QStringList& arguments,
-                           const QString& logName);
+                           const QString& logName, const QStringList& extraEnvironment = {});
     QString log(const QString& logName) const;
 
     ToolResult run(const QString& program, const QStringList& arguments, int timeoutMs = 30000,

@@ -35,9 +35,15 @@ private Q_SLOTS:
     void failingScripts_exitWithTheirLine();
     void exampleScenario_attachDetach_runsAgainstServer();
     void hostRestart_clientRestoresReadersAndCards();
+    void pcscPassthrough_apdusByteExactAndCardEvents();
+    void pcscPassthrough_cardGoneMidApdu_hostGetsAnError();
+    void pcscPassthrough_lastPinTry_neverForwarded();
 
 private:
     QProcess* startClient(PcscRig& rig, const QStringList& arguments, const QString& log);
+    // vscclient --pcsc on upstream's pcscd, connected to rig.
+    QProcess* startPcscClient(PcscRig& rig, PcscRig& upstream, const QStringList& arguments = {});
+    bool startUpstream(PcscRig& upstream, const QStringList& cards = {});
     QString writeScript(const QString& name, const QString& text);
     ToolResult pkcs11(PcscRig& rig, QStringList arguments);
 
@@ -214,6 +220,125 @@ void TestVscclientSystem::hostRestart_clientRestoresReadersAndCards()
     QVERIFY(pkcs11(rig, {"-O"}).output.contains("CN=vscard test 1"));
     QCOMPARE(client->state(), QProcess::Running);
     QVERIFY(rig.log("vscclient.log").contains("trying again in"));
+}
+
+QProcess* TestVscclientSystem::startPcscClient(PcscRig& rig, PcscRig& upstream,
+                                               const QStringList& arguments)
+{
+    return rig.startProgram(VSCARD_VSCCLIENT_BIN,
+                            QStringList{"--connect", rig.clientEndpoint(), "--pcsc"} + arguments,
+                            "vscclient.log", {"PCSCLITE_CSOCK_NAME=" + upstream.pcscdSocket()});
+}
+
+// A second server and pcscd whose PC/SC readers ("upstream 00 0N") play this machine's real
+// readers for vscclient --pcsc.
+bool TestVscclientSystem::startUpstream(PcscRig& upstream, const QStringList& cards)
+{
+    upstream.pcscName = "upstream";
+    for (const QString& card : cards)
+        upstream.extraServerArguments << "--card" << card;
+    return upstream.start();
+}
+
+void TestVscclientSystem::pcscPassthrough_apdusByteExactAndCardEvents()
+{
+    PcscRig upstream;
+    QVERIFY2(startUpstream(upstream), qPrintable(upstream.error()));
+    QProcess* card = upstream.startClient({"--reader", "Real=" + vscard::test::kT1OnlyAtr});
+    QVERIFY(vscard::test::waitReady(card));
+    QVERIFY(upstream.waitForCard("upstream 00 00", true));
+
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    startPcscClient(rig, upstream, {"--reader", "upstream*"});
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+    QVERIFY(rig.serverLog().contains("\"upstream 00 00\""));
+    // Readers beyond the first exist upstream (4 slots) but hold nothing: shared, empty.
+    QVERIFY(rig.waitForCard("vscard 00 01", false));
+    QVERIFY2(rig.opensc({"-r", "vscard 00 00", "-a"})
+                 .output.contains(vscard::test::colonAtr(vscard::test::kT1OnlyAtr)),
+             qPrintable(rig.opensc({"-l"}).output));
+
+    // The test card answers case 1 with 9000, case 2 with INS, INS+1, ..., case 4 with its
+    // data cut to Le: all byte for byte through both servers and both pcscds.
+    const auto scriptor = rig.run("scriptor", {"-r", "vscard 00 00"}, 60000,
+                                  "00 10 00 00\n00 B0 00 00 04\n00 D6 00 00 03 01 02 03 02\n");
+    QVERIFY2(scriptor.output.contains("< 90 00 : Normal processing"), qPrintable(scriptor.output));
+    QVERIFY2(scriptor.output.contains("< B0 B1 B2 B3 90 00"), qPrintable(scriptor.output));
+    QVERIFY2(scriptor.output.contains("< 01 02 90 00"), qPrintable(scriptor.output));
+    QVERIFY(upstream.serverLog().contains("PC_to_RDR_XfrBlock"));
+
+    card->write("remove 0\n");
+    QVERIFY2(rig.waitForCard("vscard 00 00", false), qPrintable(rig.log("vscclient.log")));
+    card->write("insert 0\n");
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+    QVERIFY(rig.log("vscclient.log").contains("card removed from \"upstream 00 00\""));
+}
+
+void TestVscclientSystem::pcscPassthrough_cardGoneMidApdu_hostGetsAnError()
+{
+    PcscRig upstream;
+    QVERIFY2(startUpstream(upstream), qPrintable(upstream.error()));
+    QProcess* card = upstream.startClient(
+        {"--reader", "Slow=" + vscard::test::kT1OnlyAtr, "--delay-ms", "4000"});
+    QVERIFY(vscard::test::waitReady(card));
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    startPcscClient(rig, upstream, {"--reader", "upstream 00 00"});
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+
+    QProcess scriptor;
+    scriptor.setProcessEnvironment([&rig] {
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert("PCSCLITE_CSOCK_NAME", rig.pcscdSocket());
+        return environment;
+    }());
+    scriptor.setProcessChannelMode(QProcess::MergedChannels);
+    scriptor.start("scriptor", {"-r", "vscard 00 00"});
+    scriptor.write("00 B0 00 00 04\n");
+    scriptor.closeWriteChannel();
+    QTest::qWait(1500); // the command is with the slow card now
+    card->kill();       // the card's owner vanishes: the real reader loses its card
+    QVERIFY2(scriptor.waitForFinished(20000), "scriptor hangs: the host never got an answer");
+    const QString output = QString::fromUtf8(scriptor.readAll());
+    QVERIFY2(!output.contains("< B0 B1 B2 B3"), qPrintable(output));
+    QVERIFY2(rig.waitForCard("vscard 00 00", false), qPrintable(rig.log("vscclient.log")));
+}
+
+void TestVscclientSystem::pcscPassthrough_lastPinTry_neverForwarded()
+{
+    PcscRig upstream;
+    QVERIFY2(startUpstream(upstream, {QStringLiteral("emulated:db=\"sql:%1\" use_hw=no "
+                                                     "soft=(,Real CAC,CAC,,cert1,cert2,cert3)")
+                                          .arg(database_)}),
+             qPrintable(upstream.error()));
+    QVERIFY(upstream.waitForCard("upstream 00 00", true));
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    startPcscClient(rig, upstream, {"--reader", "upstream 00 00"});
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+
+    // Two wrong PINs reach the card; the third would leave it blocked and is not forwarded.
+    for (int i = 0; i < 2; ++i)
+        QVERIFY(pkcs11(rig, {"--login", "--pin", "00000000", "-O"})
+                    .output.contains("CKR_PIN_INCORRECT"));
+    const auto third = pkcs11(rig, {"--login", "--pin", "00000000", "-O"});
+    QVERIFY2(!third.output.contains("CKR_PIN_LOCKED"), qPrintable(third.output));
+    QVERIFY(
+        rig.log("vscclient.log").contains("VERIFY not forwarded, the card has one PIN try left"));
+    const auto status = upstream.run("scriptor", {"-r", "upstream 00 00"}, 60000,
+                                     "00 A4 04 00 07 A0 00 00 00 79 01 00 00\n00 20 00 00\n");
+    QVERIFY2(status.output.contains("< 63 C1"), qPrintable(status.output));
+    // Not even the right PIN is risked on the last try ...
+    QVERIFY(!pkcs11(rig, {"--login", "--pin", kPin, "-O", "--type", "privkey"})
+                 .output.contains("Private Key Object; RSA"));
+    // ... until a local application restores the tries with it.
+    const auto restored = upstream.run(
+        "scriptor", {"-r", "upstream 00 00"}, 60000,
+        "00 A4 04 00 07 A0 00 00 00 79 01 00 00\n00 20 00 00 08 31 32 33 34 35 36 37 38\n");
+    QVERIFY2(restored.output.contains("< 90 00"), qPrintable(restored.output));
+    QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "-O", "--type", "privkey"})
+                .output.contains("Private Key Object; RSA"));
 }
 
 QTEST_GUILESS_MAIN(TestVscclientSystem)

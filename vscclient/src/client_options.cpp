@@ -39,9 +39,9 @@ CommandLine parseCommandLine(const QStringList& arguments)
     QCommandLineParser parser;
     parser.setApplicationDescription(
         "A VSCard client: shares smart cards with a VSCard host (vscard's server-ccid, QEMU's\n"
-        "ccid-card-passthru), each card in a reader of its own: emulated CAC cards made from\n"
-        "an NSS database, and cards answered by a script. Commands come from the console\n"
-        "(type 'help') or from a script (--script).");
+        "ccid-card-passthru), each card in a reader of its own: this machine's real readers\n"
+        "(--pcsc), emulated CAC cards made from an NSS database (-e, -c), and cards answered\n"
+        "by a script. Commands come from the console (type 'help') or a script (--script).");
     parser.addPositionalArgument("HOST", "The host to connect to, as libcacard's vscclient.",
                                  "[HOST PORT]");
     parser.addPositionalArgument("PORT", "Its TCP port.", "");
@@ -59,6 +59,18 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "libcacard's vscclient. Repeatable, up to 10; the database is -e's db= or "
         "sql:/etc/pki/nssdb.",
         "NAME");
+    const QCommandLineOption pcscOption(
+        "pcsc", "Share this machine's smart-card readers (pcscd), following readers and cards "
+                "as they come and go.");
+    const QCommandLineOption readerOption(
+        "reader", "With --pcsc, only the readers whose name matches GLOB (repeatable).", "GLOB");
+    const QCommandLineOption exclusiveOption(
+        "exclusive", "With --pcsc, keep the cards to ourselves (PC/SC exclusive mode) instead of "
+                     "sharing them with local applications between the host's commands.");
+    const QCommandLineOption lastPinTryOption(
+        "allow-last-pin-try",
+        "With --pcsc, forward a VERIFY even when the card has one PIN try left (by default it "
+        "is answered 6985 and never reaches the card).");
     const QCommandLineOption stateDirOption(
         "state-dir", "Keep the emulated cards' PIN retry counters in DIR, across restarts.", "DIR");
     const QCommandLineOption pinTriesOption(
@@ -91,8 +103,9 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "GLOBS");
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
-    parser.addOptions({connectOption, emulOption, certOption, stateDirOption, pinTriesOption,
-                       scriptOption, reconnectOption, noReconnectOption, timeoutOption, debugOption,
+    parser.addOptions({connectOption, pcscOption, readerOption, exclusiveOption, lastPinTryOption,
+                       emulOption, certOption, stateDirOption, pinTriesOption, scriptOption,
+                       reconnectOption, noReconnectOption, timeoutOption, debugOption,
                        traceOption});
     if (!parser.parse(arguments))
         return failWith(parser.errorText());
@@ -134,6 +147,14 @@ CommandLine parseCommandLine(const QStringList& arguments)
         options.emulation = emulationOptions(
             parser.isSet(emulOption) ? std::optional(parser.value(emulOption)) : std::nullopt,
             certificates);
+    options.pcsc = parser.isSet(pcscOption);
+    options.readerGlobs = parser.values(readerOption);
+    options.exclusive = parser.isSet(exclusiveOption);
+    options.allowLastPinTry = parser.isSet(lastPinTryOption);
+    if (!options.pcsc &&
+        (!options.readerGlobs.isEmpty() || options.exclusive || options.allowLastPinTry))
+        return failWith(QStringLiteral("--reader, --exclusive and --allow-last-pin-try go with "
+                                       "--pcsc"));
     if (parser.isSet(stateDirOption))
         options.stateDirectory = parser.value(stateDirOption);
     bool ok = false;

@@ -14,6 +14,10 @@ namespace vscard::client {
 struct ClientOptions {
     Endpoint host;
     std::optional<QString> emulation; // -e, with the -c certificates added as a soft= card
+    bool pcsc = false;                // --pcsc
+    QStringList readerGlobs;          // --reader
+    bool exclusive = false;
+    bool allowLastPinTry = false;
     std::optional<QString> stateDirectory;
     unsigned pinTries = 3;
     std::optional<QString> script; // --script FILE, "-" for stdin

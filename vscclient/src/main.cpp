@@ -4,6 +4,7 @@
 #include "emulated_card_source.h"
 #include "host_link.h"
 #include "logging.h"
+#include "pcsc_readers.h"
 #include "vscard/cacard/soft_cards.h"
 #include "vscard/qt/signal_handler.h"
 #include "vscard/qt/trace_filter.h"
@@ -11,6 +12,7 @@
 
 #include <QCoreApplication>
 #include <QFile>
+#include <QRegularExpression>
 #include <QSocketNotifier>
 
 #include <cstdio>
@@ -101,6 +103,17 @@ int main(int argc, char* argv[])
     runner.setTimeoutMs(options.timeoutMs);
     if (!addEmulatedCards(options, client))
         return 1;
+    std::unique_ptr<PcscReaders> pcsc;
+    if (options.pcsc) {
+        PcscSettings pcscSettings;
+        for (const QString& glob : options.readerGlobs)
+            pcscSettings.readerFilters.push_back(
+                QRegularExpression(QRegularExpression::wildcardToRegularExpression(glob)));
+        pcscSettings.exclusive = options.exclusive;
+        pcscSettings.allowLastPinTry = options.allowLastPinTry;
+        pcsc = std::make_unique<PcscReaders>(client, std::move(pcscSettings));
+        pcsc->start();
+    }
 
     GracefulStop stop;
     QObject::connect(&stop, &GracefulStop::stopRequested, &app, [&](int) {

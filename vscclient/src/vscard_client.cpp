@@ -89,6 +89,16 @@ QString VscardClient::removeCard(int number)
     return {};
 }
 
+void VscardClient::cardGone(int number)
+{
+    if (!hasReader(number))
+        return;
+    Reader& reader = readers_[static_cast<std::size_t>(number)];
+    reader.lastCard.reset();
+    if (reader.card)
+        removeCard(number);
+}
+
 QString VscardClient::resetCard(int number)
 {
     if (const QString problem = checkReader(number); !problem.isEmpty())

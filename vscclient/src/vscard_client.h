@@ -30,6 +30,9 @@ public:
     // Inserts card, or the card last removed from the reader when card is null.
     QString insertCard(int reader, std::shared_ptr<LocalCard> card = {});
     QString removeCard(int reader);
+    // The card left the reader for good (a real card pulled out): removed if it was in, and
+    // not kept for a later insert.
+    void cardGone(int reader);
     // Warm-resets the card (it forgets a verified PIN) and tells the host as a card removal
     // and insertion: VSCard has no reset message from the client.
     QString resetCard(int reader);
