@@ -42,9 +42,10 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "ccid-card-passthru), each card in a reader of its own: this machine's real readers\n"
         "(--pcsc), emulated CAC cards made from an NSS database (-e, -c), and cards answered\n"
         "by a script. Commands come from the console (type 'help') or a script (--script).");
-    parser.addPositionalArgument("HOST", "The host to connect to, as libcacard's vscclient.",
+    parser.addPositionalArgument("HOST PORT",
+                                 "The host's name or address and TCP port, as libcacard's "
+                                 "vscclient takes them.",
                                  "[HOST PORT]");
-    parser.addPositionalArgument("PORT", "Its TCP port.", "");
     const QCommandLineOption connectOption(
         "connect", "Where the host listens: tcp:HOST:PORT or unix:PATH (instead of HOST PORT).",
         "SPEC");
