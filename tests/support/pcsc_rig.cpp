@@ -115,6 +115,15 @@ void PcscRig::stopServer()
     server_ = nullptr;
 }
 
+void PcscRig::killServer()
+{
+    if (!server_)
+        return;
+    server_->kill();
+    server_->waitForFinished(10000);
+    server_ = nullptr;
+}
+
 bool PcscRig::start(bool serverFirst)
 {
     if (!dir_.isValid()) {

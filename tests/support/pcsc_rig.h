@@ -48,6 +48,8 @@ public:
     bool start(bool serverFirst = true);
     bool startServer();
     void stopServer();
+    // SIGKILL: the server vanishes without closing anything.
+    void killServer();
     // A scripted client: vscard-test-card with these arguments, connected to the server.
     QProcess* startClient(const QStringList& arguments);
     // Any program the rig stops with the rest; its stderr goes to logName in the rig's

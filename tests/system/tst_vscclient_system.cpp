@@ -35,6 +35,7 @@ private Q_SLOTS:
     void failingScripts_exitWithTheirLine();
     void exampleScenario_attachDetach_runsAgainstServer();
     void hostRestart_clientRestoresReadersAndCards();
+    void hostKilledMidApdu_clientSurvivesAndRestores();
     void pcscPassthrough_apdusByteExactAndCardEvents();
     void pcscPassthrough_cardGoneMidApdu_hostGetsAnError();
     void pcscPassthrough_lastPinTry_neverForwarded();
@@ -220,6 +221,39 @@ void TestVscclientSystem::hostRestart_clientRestoresReadersAndCards()
     QVERIFY(pkcs11(rig, {"-O"}).output.contains("CN=vscard test 1"));
     QCOMPARE(client->state(), QProcess::Running);
     QVERIFY(rig.log("vscclient.log").contains("trying again in"));
+}
+
+void TestVscclientSystem::hostKilledMidApdu_clientSurvivesAndRestores()
+{
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    // A scripted card on the console that nobody answers: the command stays with the client.
+    QProcess* client = startClient(rig, {}, "vscclient.log");
+    client->write(QStringLiteral("add-reader Slow\ninsert %1\n").arg(kScriptedAtr).toUtf8());
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+    QProcess scriptor;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert("PCSCLITE_CSOCK_NAME", rig.pcscdSocket());
+    scriptor.setProcessEnvironment(environment);
+    scriptor.setProcessChannelMode(QProcess::MergedChannels);
+    scriptor.start("scriptor", {"-r", "vscard 00 00"});
+    scriptor.write("00 B0 00 00 04\n");
+    scriptor.closeWriteChannel();
+    for (int waited = 0; waited < 10000 && !rig.serverLog().contains("<- APDU reader 0");
+         waited += 100)
+        QTest::qWait(100);
+    QVERIFY2(rig.serverLog().contains("<- APDU reader 0"), qPrintable(rig.serverLog()));
+    rig.killServer();
+    QVERIFY2(scriptor.waitForFinished(20000), "the application waits for ever");
+    QVERIFY(rig.waitForCard("vscard 00 00", false));
+    QCOMPARE(client->state(), QProcess::Running);
+    QVERIFY(rig.startServer());
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+    client->write("list\n");
+    QVERIFY(client->waitForReadyRead(5000));
+    QTest::qWait(200);
+    QVERIFY(QString::fromUtf8(client->readAllStandardOutput())
+                .contains("0 \"Slow\" (host id 0): card"));
 }
 
 QProcess* TestVscclientSystem::startPcscClient(PcscRig& rig, PcscRig& upstream,
