@@ -14,6 +14,18 @@ QString hex(const Bytes& bytes)
 
 } // namespace
 
+std::pair<Bytes, Bytes> qemuSafe(const Bytes& response)
+{
+    if (response.size() < 3 || (response.size() + 10) % 64 != 0)
+        return {response, {}};
+    const std::size_t dataLength = response.size() - 2;
+    Bytes now(response.begin(), response.begin() + static_cast<std::ptrdiff_t>(dataLength - 1));
+    now.push_back(0x61);
+    now.push_back(0x01);
+    Bytes tail(response.begin() + static_cast<std::ptrdiff_t>(dataLength - 1), response.end());
+    return {now, tail};
+}
+
 VscardClient::VscardClient(HostLink& link, QObject* parent) : QObject(parent), link_(link)
 {
     connect(&link_, &HostLink::ready, this, &VscardClient::onReady);
@@ -145,6 +157,7 @@ void VscardClient::onReady()
 void VscardClient::onLost()
 {
     ++connection_;
+    heldTails_.clear();
     controls_.clear();
     pending_.reset();
     apdusInFlight_ = 0;
@@ -290,10 +303,21 @@ void VscardClient::onApdu(const Message& message)
         link_.send(MessageType::Error, message.readerId, ByteView(error).subspan(kHeaderSize));
         return;
     }
-    ++apdusInFlight_;
-    const std::uint64_t connection = connection_;
     const std::uint32_t hostId = message.readerId;
     const Bytes command = message.payload;
+    // The GET RESPONSE that fetches a held tail (see qemuSafe()) never reaches the card.
+    if (const auto held = heldTails_.find(hostId); held != heldTails_.end()) {
+        const Bytes tail = std::move(held->second);
+        heldTails_.erase(held);
+        if (command.size() >= 4 && command[1] == 0xC0 && command[2] == 0 && command[3] == 0) {
+            link_.send(MessageType::Apdu, hostId, tail);
+            ++apdusAnswered_;
+            Q_EMIT apduAnswered(number, command, tail);
+            return;
+        }
+    }
+    ++apdusInFlight_;
+    const std::uint64_t connection = connection_;
     std::weak_ptr<LocalCard> card = reader->card;
     reader->card->transmit(command, [this, connection, hostId, number, command,
                                      card](Result<Bytes, std::string> result) {
@@ -307,6 +331,13 @@ void VscardClient::onApdu(const Message& message)
                                                      : QString::fromStdString(result.error()));
             const Bytes error = encodeError(hostId, ErrorCode::GeneralError);
             link_.send(MessageType::Error, hostId, ByteView(error).subspan(kHeaderSize));
+        } else if (link_.hostIsLegacy()) {
+            auto [first, tail] = qemuSafe(*result);
+            if (!tail.empty())
+                heldTails_[hostId] = std::move(tail);
+            link_.send(MessageType::Apdu, hostId, first);
+            ++apdusAnswered_;
+            Q_EMIT apduAnswered(number, command, first);
         } else {
             link_.send(MessageType::Apdu, hostId, *result);
             ++apdusAnswered_;
