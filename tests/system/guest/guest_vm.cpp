@@ -1,0 +1,134 @@
+#include "guest_vm.h"
+
+#include <QDir>
+#include <QFile>
+#include <QRegularExpression>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+
+namespace vscard::test {
+
+namespace {
+
+quint16 freePort()
+{
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    return probe.serverPort();
+}
+
+QString cacheDirectory()
+{
+    const QString configured = qEnvironmentVariable("VSCARD_GUEST_CACHE");
+    return configured.isEmpty() ? QDir::homePath() + "/.cache/vscard/guest" : configured;
+}
+
+} // namespace
+
+GuestVm::GuestVm(QString commands) : commands_(std::move(commands)), port_(freePort())
+{
+    devices = {
+        "-device",
+        "qemu-xhci",
+        "-device",
+        "usb-ccid",
+        "-chardev",
+        QStringLiteral("socket,id=ccid,host=127.0.0.1,port=%1,server=on,wait=off").arg(port_),
+        "-device",
+        "ccid-card-passthru,chardev=ccid"};
+}
+
+GuestVm::~GuestVm()
+{
+    if (qemu_.state() != QProcess::NotRunning) {
+        qemu_.kill();
+        qemu_.waitForFinished(5000);
+    }
+}
+
+QString GuestVm::console() const
+{
+    QFile file(dir_.filePath("console.log"));
+    return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
+}
+
+bool GuestVm::start()
+{
+    QProcess build;
+    build.start(VSCARD_BUILD_GUEST, {cacheDirectory()});
+    if (!build.waitForFinished(600000) || build.exitCode() != 0) {
+        error_ = "build-guest failed: " + QString::fromUtf8(build.readAllStandardError());
+        return false;
+    }
+    const QString image = QString::fromUtf8(build.readAllStandardOutput()).trimmed();
+
+    // The commands as a second cpio archive after the cached one: the kernel unpacks both.
+    QFile script(dir_.filePath("commands"));
+    if (!script.open(QIODevice::WriteOnly))
+        return false;
+    script.write("#!/bin/sh\n" + commands_.toUtf8());
+    script.close();
+    script.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    QProcess pack;
+    pack.setWorkingDirectory(dir_.path());
+    pack.start("sh", {"-c", QStringLiteral("echo commands | cpio -o -H newc --quiet | gzip > "
+                                           "commands.cpio.gz && cat %1/initramfs.cpio.gz "
+                                           "commands.cpio.gz > initrd.gz")
+                                .arg(image)});
+    if (!pack.waitForFinished(60000) || pack.exitCode() != 0) {
+        error_ = "packing the commands failed: " + QString::fromUtf8(pack.readAllStandardError());
+        return false;
+    }
+    qemu_.setProcessChannelMode(QProcess::MergedChannels);
+    qemu_.setStandardOutputFile(dir_.filePath("qemu.log"));
+    qemu_.start("qemu-system-x86_64",
+                QStringList{"-m", "512", "-nodefaults", "-display", "none", "-no-reboot", "-kernel",
+                            image + "/vmlinuz", "-initrd", dir_.filePath("initrd.gz"), "-append",
+                            "console=ttyS0 panic=-1 quiet", "-serial",
+                            "file:" + dir_.filePath("console.log")} +
+                    devices + extraArguments);
+    if (!qemu_.waitForStarted(10000)) {
+        error_ = "qemu did not start: " + qemu_.errorString();
+        return false;
+    }
+    if (!devices.join(' ').contains("port=" + QString::number(port_)))
+        return true;
+    for (int waited = 0; waited < 20000; waited += 100) {
+        QTcpSocket probe;
+        probe.connectToHost(QHostAddress::LocalHost, port_);
+        if (probe.waitForConnected(100)) {
+            probe.abort();
+            QTest::qWait(200);
+            return true;
+        }
+        QTest::qWait(100);
+    }
+    error_ = "QEMU's chardev never listened";
+    return false;
+}
+
+bool GuestVm::waitForEnd(int timeoutMs)
+{
+    const QRegularExpression end("VSCARD-GUEST-END status (\\d+)");
+    for (int waited = 0; waited < timeoutMs; waited += 200) {
+        const QString text = console();
+        const auto match = end.match(text);
+        if (match.hasMatch()) {
+            const int begin = text.indexOf("VSCARD-GUEST-BEGIN\n");
+            output_ = text.mid(begin + 19, match.capturedStart() - begin - 19);
+            status_ = match.captured(1).toInt();
+            qemu_.waitForFinished(10000);
+            return true;
+        }
+        if (qemu_.state() == QProcess::NotRunning) {
+            error_ = "QEMU ended before the commands did:\n" + text;
+            return false;
+        }
+        QTest::qWait(200);
+    }
+    error_ = "the guest did not finish in time:\n" + console();
+    return false;
+}
+
+} // namespace vscard::test

@@ -1,0 +1,48 @@
+// A QEMU guest for system tests: Debian's kernel and an initramfs with the guest's own
+// pcscd, libccid and OpenSC (build-guest, cached), a shell script run inside, its output read
+// from the serial console. By default the guest has QEMU's CCID reader (usb-ccid on
+// qemu-xhci) whose card comes from a VSCard client on port().
+#pragma once
+
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+#include <QTemporaryDir>
+
+namespace vscard::test {
+
+class GuestVm {
+public:
+    // commands: a shell script run by the guest's init once pcscd is up.
+    explicit GuestVm(QString commands);
+    ~GuestVm();
+
+    // The TCP port of the chardev ccid-card-passthru listens on.
+    quint16 port() const { return port_; }
+    // Replaces the default devices (qemu-xhci, usb-ccid, ccid-card-passthru on port()).
+    QStringList devices;
+    // Extra QEMU arguments.
+    QStringList extraArguments;
+
+    // Builds or finds the image, starts QEMU; true once the chardev listens.
+    bool start();
+    // Until the commands have run and the guest powered off; false on timeout.
+    bool waitForEnd(int timeoutMs = 240000);
+    // What the commands printed (between the guest's markers), and their exit status.
+    QString output() const { return output_; }
+    int status() const { return status_; }
+    // The whole serial console, for diagnostics.
+    QString console() const;
+    const QString& error() const { return error_; }
+
+private:
+    QString commands_;
+    QTemporaryDir dir_;
+    quint16 port_;
+    QProcess qemu_;
+    QString output_;
+    int status_ = -1;
+    QString error_;
+};
+
+} // namespace vscard::test
