@@ -23,6 +23,8 @@ class TestGuestQemu : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void emulatedCac_guestOpenscNamesListsAndSigns();
+    void pcscPassthrough_guestGetsTheSameAtrAndAnswers_data();
+    void pcscPassthrough_guestGetsTheSameAtrAndAnswers();
 
 private:
     QTemporaryDir work_;
@@ -83,6 +85,60 @@ void TestGuestQemu::emulatedCac_guestOpenscNamesListsAndSigns()
                                   .arg(database_, file.fileName(), data.fileName())});
     QVERIFY(verify.waitForFinished(30000));
     QVERIFY2(verify.readAll().contains("Verified OK"), qPrintable(output));
+}
+
+void TestGuestQemu::pcscPassthrough_guestGetsTheSameAtrAndAnswers_data()
+{
+    QTest::addColumn<QString>("atr");
+    QTest::addColumn<bool>("usable");
+    QTest::newRow("T=0") << vscard::test::kCacAtr << true;
+    // QEMU 7.2's usb-ccid announces T=0 alone (dwProtocols 1): the guest's libccid sees the
+    // card but refuses to connect to one that speaks only T=1. Only QEMU can change that.
+    QTest::newRow("T=1 only") << vscard::test::kT1OnlyAtr << false;
+}
+
+// A card in a reader of a private pcscd on the host (the test card behind an 'upstream'
+// server-ccid), shared with vscclient --pcsc, seen in the guest through QEMU's reader.
+void TestGuestQemu::pcscPassthrough_guestGetsTheSameAtrAndAnswers()
+{
+    QFETCH(QString, atr);
+    QFETCH(bool, usable);
+    vscard::test::PcscRig upstream;
+    upstream.pcscName = "upstream";
+    QVERIFY2(upstream.start(), qPrintable(upstream.error()));
+    QProcess* card = upstream.startClient({"--reader", "Real=" + atr});
+    QVERIFY(vscard::test::waitReady(card));
+    QVERIFY(upstream.waitForCard("upstream 00 00", true));
+
+    GuestVm guest("wait-card 60\n"
+                  "opensc-tool -a\n"
+                  "opensc-tool -s '00 B0 00 00 04' -s '00 D6 00 00 03 01 02 03 02' "
+                  "-s '00 10 00 00'\n"
+                  "grep -E 'not supported by reader' /tmp/pcscd.log | head -1\n");
+    guest.kernelArguments = "VSCARD_PCSCD_DEBUG=1";
+    QVERIFY2(guest.start(), qPrintable(guest.error()));
+    QProcess* client =
+        upstream.startProgram(VSCARD_VSCCLIENT_BIN,
+                              {"--pcsc", "--reader", "upstream 00 00", "--trace", "vscard.wire",
+                               "127.0.0.1", QString::number(guest.port())},
+                              "vscclient.log", {"PCSCLITE_CSOCK_NAME=" + upstream.pcscdSocket()});
+    QVERIFY(client);
+    QVERIFY2(guest.waitForEnd(), qPrintable(guest.error()));
+    const QString output = guest.output();
+    QVERIFY2(output.contains(vscard::test::colonAtr(atr)),
+             qPrintable(output + upstream.log("vscclient.log")));
+    if (!usable) {
+        QVERIFY2(output.contains("Failed to connect to card"), qPrintable(output));
+        QVERIFY2(output.contains("Protocol T=1 not supported by reader"), qPrintable(output));
+        return;
+    }
+    // The test card: case 2 answers INS, INS+1, ...; case 4 its data cut to Le; case 1 9000.
+    QVERIFY2(
+        output.contains(QRegularExpression("Received \\(SW1=0x90, SW2=0x00\\):\\s*B0 B1 B2 B3")),
+        qPrintable(output + upstream.log("vscclient.log")));
+    QVERIFY2(output.contains(QRegularExpression("Received \\(SW1=0x90, SW2=0x00\\):\\s*01 02 ")),
+             qPrintable(output));
+    QCOMPARE(output.count("Received (SW1=0x90, SW2=0x00)"), 3);
 }
 
 QTEST_GUILESS_MAIN(TestGuestQemu)

@@ -23,6 +23,9 @@ public:
     QStringList devices;
     // Extra QEMU arguments.
     QStringList extraArguments;
+    // Added to the kernel command line; the guest's init sees NAME=value words as variables
+    // (VSCARD_PCSCD_DEBUG=1: pcscd -d, its log in /tmp/pcscd.log).
+    QString kernelArguments;
 
     // Builds or finds the image, starts QEMU; true once the chardev listens.
     bool start();
