@@ -25,6 +25,7 @@ private Q_SLOTS:
     void emulatedCac_guestOpenscNamesListsAndSigns();
     void pcscPassthrough_guestGetsTheSameAtrAndAnswers_data();
     void pcscPassthrough_guestGetsTheSameAtrAndAnswers();
+    void cardEventsAndClientDeath_seenInTheGuest();
 
 private:
     QTemporaryDir work_;
@@ -139,6 +140,61 @@ void TestGuestQemu::pcscPassthrough_guestGetsTheSameAtrAndAnswers()
     QVERIFY2(output.contains(QRegularExpression("Received \\(SW1=0x90, SW2=0x00\\):\\s*01 02 ")),
              qPrintable(output));
     QCOMPARE(output.count("Received (SW1=0x90, SW2=0x00)"), 3);
+}
+
+// The guest watches its reader while the host removes and inserts the card, kills the client
+// (QEMU then keeps the card "inserted"), and starts a client without a card, whose first
+// ReaderAdd clears what QEMU kept.
+void TestGuestQemu::cardEventsAndClientDeath_seenInTheGuest()
+{
+    GuestVm guest("wait-card 60\n"
+                  "last=x; changes=0; i=0\n"
+                  "while [ $i -lt 1200 ] && [ $changes -lt 5 ]; do\n"
+                  "  now=$(opensc-tool -l 2>/dev/null | grep -c '  Yes ')\n"
+                  "  if [ \"$now\" != \"$last\" ]; then echo \"STATE $now\"; last=$now; "
+                  "changes=$((changes + 1)); fi\n"
+                  "  i=$((i + 1)); sleep 0.1\n"
+                  "done\n");
+    QVERIFY2(guest.start(), qPrintable(guest.error()));
+    auto startClient = [&](const QStringList& arguments) {
+        auto client = std::make_unique<QProcess>();
+        client->setProcessChannelMode(QProcess::MergedChannels);
+        client->start(VSCARD_VSCCLIENT_BIN,
+                      arguments + QStringList{"127.0.0.1", QString::number(guest.port())});
+        return client;
+    };
+    // The guest's state lines so far ("STATE 1": a card present, "STATE 0": none).
+    auto states = [&] {
+        return guest.console()
+            .split(QRegularExpression("[\r\n]+"))
+            .filter(QRegularExpression("^STATE \\d$"));
+    };
+    auto waitForState = [&](int count, const QString& state) {
+        for (int waited = 0; waited < 120000; waited += 200) {
+            if (states().size() >= count)
+                return states().size() == count && states().last() == state;
+            QTest::qWait(200);
+        }
+        return false;
+    };
+    auto first = startClient(
+        {"-e", QStringLiteral("db=\"sql:%1\" use_hw=no soft=(,Test,CAC,,cert1)").arg(database_)});
+    QVERIFY2(waitForState(1, "STATE 1"), qPrintable(guest.console()));
+    first->write("remove 0\n");
+    QVERIFY2(waitForState(2, "STATE 0"), qPrintable(guest.console()));
+    first->write("insert 0\n");
+    QVERIFY2(waitForState(3, "STATE 1"), qPrintable(guest.console()));
+    // The client dies: QEMU keeps the card inserted, the guest still sees it.
+    first->kill();
+    first->waitForFinished(5000);
+    QTest::qWait(3000);
+    QCOMPARE(states().size(), 3);
+    // A new client without a card: its ReaderAdd is followed by a CardRemove.
+    auto second = startClient({});
+    second->write("add-reader Empty\n");
+    QVERIFY2(waitForState(4, "STATE 0"), qPrintable(guest.console()));
+    QCOMPARE(states(), (QStringList{"STATE 1", "STATE 0", "STATE 1", "STATE 0"}));
+    second->kill();
 }
 
 QTEST_GUILESS_MAIN(TestGuestQemu)
