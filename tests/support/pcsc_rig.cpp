@@ -59,20 +59,27 @@ PcscRig::~PcscRig()
 
 void PcscRig::stopAll()
 {
+    auto stop = [](QProcess& process) {
+        if (process.state() == QProcess::NotRunning)
+            return;
+        process.terminate();
+        if (!process.waitForFinished(5000))
+            process.kill();
+        process.waitForFinished(2000);
+    };
+    // Programs that may be pcscd's clients go first: pcscd 1.9.9 can crash when it exits
+    // under a client waiting in SCardGetStatusChange.
+    for (auto& process : processes_)
+        if (process.get() != pcscd_ && process.get() != server_)
+            stop(*process);
     // SIGINT lets pcscd close the driver's channels (SIGTERM would skip that).
     if (pcscd_ && pcscd_->state() != QProcess::NotRunning) {
         ::kill(static_cast<pid_t>(pcscd_->processId()), SIGINT);
         if (!pcscd_->waitForFinished(10000))
             pcscd_->kill();
     }
-    for (auto& process : processes_) {
-        if (process->state() != QProcess::NotRunning) {
-            process->terminate();
-            if (!process->waitForFinished(5000))
-                process->kill();
-            process->waitForFinished(2000);
-        }
-    }
+    for (auto& process : processes_)
+        stop(*process);
 }
 
 QProcess* PcscRig::spawn(const QString& program, const QStringList& arguments,

@@ -6,6 +6,7 @@
 #include "pcsc_rig.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QRegularExpression>
 #include <QtTest>
 
@@ -26,6 +27,8 @@ private Q_SLOTS:
     void pcscPassthrough_guestGetsTheSameAtrAndAnswers_data();
     void pcscPassthrough_guestGetsTheSameAtrAndAnswers();
     void cardEventsAndClientDeath_seenInTheGuest();
+    void qemusEmulatedCard_onOurLibrary_guestNamesTheCard_data();
+    void qemusEmulatedCard_onOurLibrary_guestNamesTheCard();
 
 private:
     QTemporaryDir work_;
@@ -195,6 +198,46 @@ void TestGuestQemu::cardEventsAndClientDeath_seenInTheGuest()
     QVERIFY2(waitForState(4, "STATE 0"), qPrintable(guest.console()));
     QCOMPARE(states(), (QStringList{"STATE 1", "STATE 0", "STATE 1", "STATE 0"}));
     second->kill();
+}
+
+void TestGuestQemu::qemusEmulatedCard_onOurLibrary_guestNamesTheCard_data()
+{
+    QTest::addColumn<bool>("ours");
+    QTest::newRow("our libcacard.so.0") << true;
+    // Debian's libcacard meets QEMU's 64-byte quirk on the CCC (docs/protocol.md).
+    QTest::newRow("Debian's libcacard") << false;
+}
+
+// QEMU's own ccid-card-emulated, the card inside QEMU: with our libcacard.so.0 through
+// LD_LIBRARY_PATH (the README's way) the guest's OpenSC names the CAC; with Debian's it does not.
+void TestGuestQemu::qemusEmulatedCard_onOurLibrary_guestNamesTheCard()
+{
+    QFETCH(bool, ours);
+    GuestVm guest("wait-card 60\nopensc-tool -n\npkcs11-tool -O 2>&1 | grep -c 'X.509 cert'\n");
+    guest.devices = {"-device",
+                     "qemu-xhci",
+                     "-device",
+                     "usb-ccid",
+                     "-device",
+                     "ccid-card-emulated,backend=certificates,db=sql:" + database_ +
+                         ",cert1=cert1,cert2=cert2,cert3=cert3"};
+    if (ours) {
+        guest.environment << "LD_LIBRARY_PATH=" + QFileInfo(VSCARD_LIBCACARD).absolutePath();
+        if (!vscard::test::asanRuntime().isEmpty())
+            guest.environment << "LD_PRELOAD=" + vscard::test::asanRuntime()
+                              << "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
+    }
+    QVERIFY2(guest.start(), qPrintable(guest.error()));
+    QVERIFY2(guest.waitForEnd(), qPrintable(guest.error()));
+    const QString output = guest.output();
+    if (ours) {
+        QVERIFY2(output.contains("Common Access Card (CAC)"), qPrintable(output));
+        QVERIFY2(
+            output.contains(QRegularExpression("^3\\s*$", QRegularExpression::MultilineOption)),
+            qPrintable(output));
+    } else {
+        QVERIFY2(output.contains("Unsupported card"), qPrintable(output));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestGuestQemu)

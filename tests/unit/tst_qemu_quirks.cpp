@@ -1,11 +1,10 @@
-// What vscclient does about QEMU 7.2's usb-ccid: a response whose CCID message would be a
+// What the card side does about QEMU 7.2's usb-ccid: a response whose CCID message would be a
 // multiple of 64 bytes leaves one data byte and its status for a GET RESPONSE.
-#include "vscard_client.h"
+#include "vscard/qemu_quirks.h"
 
 #include <QtTest>
 
 using namespace vscard;
-using namespace vscard::client;
 
 class TestQemuQuirks : public QObject {
     Q_OBJECT
@@ -15,6 +14,7 @@ private Q_SLOTS:
     void lengthsThatFillWholePackets_areSplit();
     void otherLengths_goAsTheyAre_data();
     void otherLengths_goAsTheyAre();
+    void getResponse_fetchesTheTail();
 };
 
 void TestQemuQuirks::lengthsThatFillWholePackets_areSplit_data()
@@ -32,7 +32,7 @@ void TestQemuQuirks::lengthsThatFillWholePackets_areSplit()
         response[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
     response[response.size() - 2] = 0x90;
     response[response.size() - 1] = 0x00;
-    const auto [first, tail] = qemuSafe(response);
+    const auto [first, tail] = qemuSafeResponse(response);
     QCOMPARE(first.size(), response.size() - 1);
     QVERIFY((first.size() + 10) % 64 != 0);
     QCOMPARE(first[first.size() - 2], std::uint8_t{0x61});
@@ -53,9 +53,18 @@ void TestQemuQuirks::otherLengths_goAsTheyAre()
 {
     QFETCH(int, length);
     const Bytes response(static_cast<std::size_t>(length), 0x42);
-    const auto [first, tail] = qemuSafe(response);
+    const auto [first, tail] = qemuSafeResponse(response);
     QCOMPARE(first, response);
     QVERIFY(tail.empty());
+}
+
+void TestQemuQuirks::getResponse_fetchesTheTail()
+{
+    QVERIFY(fetchesHeldTail(Bytes{0x00, 0xC0, 0x00, 0x00, 0x01}));
+    QVERIFY(fetchesHeldTail(Bytes{0x80, 0xC0, 0x00, 0x00, 0x00}));
+    QVERIFY(!fetchesHeldTail(Bytes{0x00, 0xC0, 0x01, 0x00, 0x01}));
+    QVERIFY(!fetchesHeldTail(Bytes{0x00, 0xB0, 0x00, 0x00, 0x01}));
+    QVERIFY(!fetchesHeldTail(Bytes{0x00, 0xC0}));
 }
 
 QTEST_GUILESS_MAIN(TestQemuQuirks)

@@ -1,6 +1,7 @@
 #include "vscard_client.h"
 
 #include "logging.h"
+#include "vscard/qemu_quirks.h"
 #include "vscard/trace.h"
 
 namespace vscard::client {
@@ -13,18 +14,6 @@ QString hex(const Bytes& bytes)
 }
 
 } // namespace
-
-std::pair<Bytes, Bytes> qemuSafe(const Bytes& response)
-{
-    if (response.size() < 3 || (response.size() + 10) % 64 != 0)
-        return {response, {}};
-    const std::size_t dataLength = response.size() - 2;
-    Bytes now(response.begin(), response.begin() + static_cast<std::ptrdiff_t>(dataLength - 1));
-    now.push_back(0x61);
-    now.push_back(0x01);
-    Bytes tail(response.begin() + static_cast<std::ptrdiff_t>(dataLength - 1), response.end());
-    return {now, tail};
-}
 
 VscardClient::VscardClient(HostLink& link, QObject* parent) : QObject(parent), link_(link)
 {
@@ -305,11 +294,11 @@ void VscardClient::onApdu(const Message& message)
     }
     const std::uint32_t hostId = message.readerId;
     const Bytes command = message.payload;
-    // The GET RESPONSE that fetches a held tail (see qemuSafe()) never reaches the card.
+    // The GET RESPONSE that fetches a held tail (vscard/qemu_quirks.h) never reaches the card.
     if (const auto held = heldTails_.find(hostId); held != heldTails_.end()) {
         const Bytes tail = std::move(held->second);
         heldTails_.erase(held);
-        if (command.size() >= 4 && command[1] == 0xC0 && command[2] == 0 && command[3] == 0) {
+        if (fetchesHeldTail(command)) {
             link_.send(MessageType::Apdu, hostId, tail);
             ++apdusAnswered_;
             Q_EMIT apduAnswered(number, command, tail);
@@ -332,7 +321,7 @@ void VscardClient::onApdu(const Message& message)
             const Bytes error = encodeError(hostId, ErrorCode::GeneralError);
             link_.send(MessageType::Error, hostId, ByteView(error).subspan(kHeaderSize));
         } else if (link_.hostIsLegacy()) {
-            auto [first, tail] = qemuSafe(*result);
+            auto [first, tail] = qemuSafeResponse(*result);
             if (!tail.empty())
                 heldTails_[hostId] = std::move(tail);
             link_.send(MessageType::Apdu, hostId, first);

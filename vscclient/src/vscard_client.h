@@ -85,15 +85,9 @@ private:
     int apdusInFlight_ = 0;
     std::optional<std::uint32_t> flushReader_;
     std::uint64_t apdusAnswered_ = 0;
-    // The end of a response held back for the GET RESPONSE that follows (see qemuSafe()).
+    // The end of a response held back for the GET RESPONSE that follows
+    // (vscard/qemu_quirks.h).
     std::map<std::uint32_t, Bytes> heldTails_;
 };
-
-// QEMU 7.2's usb-ccid turns a CCID answer of exactly a multiple of 64 bytes (10 header bytes
-// and a response of 54, 118, 182, 246, 310 or 374 bytes) into a stray zero-length read on the
-// next command, which libccid reports as a failed transmission. A response of such a length
-// is sent one data byte short with 61 01, as a T=0 card may; the byte and the real status
-// answer the GET RESPONSE that follows. Returns the part to send now and the held tail.
-std::pair<Bytes, Bytes> qemuSafe(const Bytes& response);
 
 } // namespace vscard::client

@@ -2,16 +2,21 @@
 // list that consumers copy (vreader_get_reader_list) and search by id or name.
 #include "capi_internal.h"
 
+#include "vscard/qemu_quirks.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct VReaderStruct {
     std::atomic<int> reference_count{1};
-    std::mutex lock; // guards card
+    std::mutex lock; // guards card and heldTail
     VCard* card = nullptr;
+    vscard::Bytes heldTail; // of the last response, for QEMU's usb-ccid (qemu_quirks.h)
     std::string name;
     std::atomic<vreader_id_t> id{static_cast<vreader_id_t>(-1)};
     VReaderEmul* reader_private = nullptr;
@@ -42,6 +47,26 @@ ReaderList& readerList()
     return *instance;
 }
 
+// QEMU's usb-ccid is at the end of every consumer's path (ccid-card-emulated directly,
+// spice-gtk through ccid-card-passthru): responses it would mishandle are split, unless
+// VSCARD_LIBCACARD_QEMU_WORKAROUND=0 asks for libcacard's bytes exactly.
+bool qemuWorkaround()
+{
+    static const bool enabled = [] {
+        const char* value = std::getenv("VSCARD_LIBCACARD_QEMU_WORKAROUND");
+        return !value || std::strcmp(value, "0") != 0;
+    }();
+    return enabled;
+}
+
+std::optional<vscard::Bytes> takeHeldTail(VReader* reader)
+{
+    std::lock_guard lock(reader->lock);
+    if (reader->heldTail.empty())
+        return std::nullopt;
+    return std::exchange(reader->heldTail, {});
+}
+
 VCard* cardOf(VReader* reader)
 {
     std::lock_guard lock(reader->lock);
@@ -50,6 +75,7 @@ VCard* cardOf(VReader* reader)
 
 VReaderStatus resetCard(VReader* reader, VCardPower power, unsigned char* atr, int* length)
 {
+    (void)takeHeldTail(reader); // a reset ends what was pending
     VCard* card = cardOf(reader);
     if (!card)
         return VREADER_NO_CARD;
@@ -148,6 +174,17 @@ VReaderStatus vreader_xfr_bytes(VReader* reader, unsigned char* sendBuffer, int 
     VCard* card = cardOf(reader);
     if (!card)
         return VREADER_NO_CARD;
+    if (auto tail = takeHeldTail(reader)) {
+        if (sendBuffer && sendLength >= 4 &&
+            vscard::fetchesHeldTail(
+                vscard::ByteView(sendBuffer, static_cast<std::size_t>(sendLength)))) {
+            const int size = std::min(*receiveLength, static_cast<int>(tail->size()));
+            std::memcpy(receiveBuffer, tail->data(), static_cast<std::size_t>(std::max(size, 0)));
+            *receiveLength = size;
+            vcard_free(card);
+            return VREADER_OK;
+        }
+    }
     VCardResponse* response = nullptr;
     VCardStatus status = VCARD_DONE;
     unsigned short parseStatus = 0;
@@ -161,9 +198,20 @@ VReaderStatus vreader_xfr_bytes(VReader* reader, unsigned char* sendBuffer, int 
         *receiveLength = 0;
         result = VREADER_NO_CARD;
     } else {
-        const int size = std::min(*receiveLength, response->b_total_len);
+        vscard::ByteView answer(response->b_data, static_cast<std::size_t>(response->b_total_len));
+        vscard::Bytes first;
+        if (qemuWorkaround()) {
+            auto [now, tail] = vscard::qemuSafeResponse(answer);
+            if (!tail.empty()) {
+                std::lock_guard lock(reader->lock);
+                reader->heldTail = std::move(tail);
+                first = std::move(now);
+                answer = first;
+            }
+        }
+        const int size = std::min(*receiveLength, static_cast<int>(answer.size()));
         if (size > 0)
-            std::memcpy(receiveBuffer, response->b_data, static_cast<std::size_t>(size));
+            std::memcpy(receiveBuffer, answer.data(), static_cast<std::size_t>(size));
         *receiveLength = size;
     }
     vcard_response_delete(response);
@@ -300,6 +348,7 @@ VReaderStatus vreader_insert_card(VReader* reader, VCard* card)
         std::lock_guard lock(reader->lock);
         previous = reader->card;
         reader->card = vcard_reference(card);
+        reader->heldTail.clear();
     }
     vcard_free(previous);
     vreader_queue_card_event(reader);

@@ -80,6 +80,10 @@ bool GuestVm::start()
         error_ = "packing the commands failed: " + QString::fromUtf8(pack.readAllStandardError());
         return false;
     }
+    QProcessEnvironment qemuEnvironment = QProcessEnvironment::systemEnvironment();
+    for (const QString& pair : environment)
+        qemuEnvironment.insert(pair.section('=', 0, 0), pair.section('=', 1));
+    qemu_.setProcessEnvironment(qemuEnvironment);
     qemu_.setProcessChannelMode(QProcess::MergedChannels);
     qemu_.setStandardOutputFile(dir_.filePath("qemu.log"));
     qemu_.start("qemu-system-x86_64",

@@ -21,8 +21,9 @@ public:
     quint16 port() const { return port_; }
     // Replaces the default devices (qemu-xhci, usb-ccid, ccid-card-passthru on port()).
     QStringList devices;
-    // Extra QEMU arguments.
+    // Extra QEMU arguments, and NAME=value pairs for QEMU's environment.
     QStringList extraArguments;
+    QStringList environment;
     // Added to the kernel command line; the guest's init sees NAME=value words as variables
     // (VSCARD_PCSCD_DEBUG=1: pcscd -d, its log in /tmp/pcscd.log).
     QString kernelArguments;
