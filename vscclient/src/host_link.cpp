@@ -110,8 +110,10 @@ void HostLink::onConnected()
 // our ACK timer. Linux clears TCP_QUICKACK after a while, so it is set again after every read.
 void HostLink::armQuickAck()
 {
+    // VSCARD_CLIENT_NO_QUICKACK=1 leaves delayed ACKs on: for the latency benchmark only.
+    static const bool disabled = qEnvironmentVariableIntValue("VSCARD_CLIENT_NO_QUICKACK") != 0;
     auto* tcp = qobject_cast<QTcpSocket*>(socket_.data());
-    if (!tcp || tcp->socketDescriptor() < 0)
+    if (disabled || !tcp || tcp->socketDescriptor() < 0)
         return;
     const int on = 1;
     ::setsockopt(static_cast<int>(tcp->socketDescriptor()), IPPROTO_TCP, TCP_QUICKACK, &on,
