@@ -39,6 +39,8 @@ private Q_SLOTS:
     void pcscPassthrough_apdusByteExactAndCardEvents();
     void pcscPassthrough_cardGoneMidApdu_hostGetsAnError();
     void pcscPassthrough_lastPinTry_neverForwarded();
+    void pcscPassthrough_verifiedPin_keepsLocalApplicationsOut();
+    void pcscPassthrough_exclusive_localApplicationsCannotConnect();
 
 private:
     QProcess* startClient(PcscRig& rig, const QStringList& arguments, const QString& log);
@@ -373,6 +375,68 @@ void TestVscclientSystem::pcscPassthrough_lastPinTry_neverForwarded()
     QVERIFY2(restored.output.contains("< 90 00"), qPrintable(restored.output));
     QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "-O", "--type", "privkey"})
                 .output.contains("Private Key Object; RSA"));
+}
+
+// Once the guest has verified the PIN, a local application must not slip its commands in
+// between the guest's: vscclient holds a PC/SC transaction until the host resets the card.
+void TestVscclientSystem::pcscPassthrough_verifiedPin_keepsLocalApplicationsOut()
+{
+    PcscRig upstream;
+    QVERIFY2(startUpstream(upstream, {QStringLiteral("emulated:db=\"sql:%1\" use_hw=no "
+                                                     "soft=(,Real CAC,CAC,,cert1)")
+                                          .arg(database_)}),
+             qPrintable(upstream.error()));
+    QVERIFY(upstream.waitForCard("upstream 00 00", true));
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    startPcscClient(rig, upstream, {"--reader", "upstream 00 00", "--trace", "vscard.*"});
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+
+    const QByteArray local = "00 A4 04 00 07 A0 00 00 00 79 01 00 00\n";
+    const auto before = upstream.run("scriptor", {"-r", "upstream 00 00"}, 30000, local);
+    QVERIFY2(before.output.contains("< 6F"), qPrintable(before.output));
+    // The guest verifies the PIN and stays connected (when the last application leaves,
+    // pcscd powers the card off, and that ends the session too).
+    QProcess guest;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert("PCSCLITE_CSOCK_NAME", rig.pcscdSocket());
+    guest.setProcessEnvironment(environment);
+    guest.start("scriptor", {"-r", "vscard 00 00"});
+    guest.write("00 A4 04 00 07 A0 00 00 00 79 01 00 00\n"
+                "00 20 00 00 08 31 32 33 34 35 36 37 38\n");
+    const QRegularExpression verifiedPin("VERIFY 00 20 00 00 \\(case 3S\\) Lc=8 data=<8 bytes "
+                                         "masked>\\s+\\S+ -> \\S+ APDU reader 0, 2 bytes: 9000");
+    for (int waited = 0; waited < 20000 && !rig.log("vscclient.log").contains(verifiedPin);
+         waited += 100)
+        QTest::qWait(100);
+    QVERIFY2(rig.log("vscclient.log").contains(verifiedPin), qPrintable(rig.log("vscclient.log")));
+    // The local application waits (or is refused) while the guest's session lasts.
+    const auto refused = upstream.run("scriptor", {"-r", "upstream 00 00"}, 6000, local);
+    QVERIFY2(!refused.output.contains("< 6F"), qPrintable(refused.output));
+    // The guest's session ends (scriptor resets the card as it leaves): the local
+    // application gets in.
+    guest.closeWriteChannel();
+    QVERIFY(guest.waitForFinished(30000));
+    const auto after = upstream.run("scriptor", {"-r", "upstream 00 00"}, 30000, local);
+    QVERIFY2(after.output.contains("< 6F"), qPrintable(after.output));
+}
+
+void TestVscclientSystem::pcscPassthrough_exclusive_localApplicationsCannotConnect()
+{
+    PcscRig upstream;
+    QVERIFY2(startUpstream(upstream), qPrintable(upstream.error()));
+    QProcess* card = upstream.startClient({"--reader", "Real=" + vscard::test::kCacAtr});
+    QVERIFY(vscard::test::waitReady(card));
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    startPcscClient(rig, upstream, {"--reader", "upstream 00 00", "--exclusive"});
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+    const auto local = upstream.run("scriptor", {"-r", "upstream 00 00"}, 30000, "00 10 00 00\n");
+    QVERIFY2(!local.output.contains("< 90 00") && local.output.contains("Sharing violation"),
+             qPrintable(local.output));
+    // The guest's commands still reach the card.
+    QVERIFY(rig.run("scriptor", {"-r", "vscard 00 00"}, 30000, "00 10 00 00\n")
+                .output.contains("< 90 00"));
 }
 
 QTEST_GUILESS_MAIN(TestVscclientSystem)
