@@ -157,6 +157,11 @@ bool PcscRig::start(bool serverFirst)
     if (serverFirst && !startServer())
         return false;
 
+    return startPcscd();
+}
+
+bool PcscRig::startPcscd()
+{
     // pcscd is not instrumented; an instrumented driver needs the ASan runtime loaded first.
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     if (QString(VSCARD_ASAN_RUNTIME).size() > 0) {
@@ -166,7 +171,7 @@ bool PcscRig::start(bool serverFirst)
     auto pcscd = std::make_unique<QProcess>();
     pcscd->setProcessEnvironment(environment);
     pcscd->setProcessChannelMode(QProcess::MergedChannels);
-    pcscd->setStandardOutputFile(dir_.filePath("pcscd.log"));
+    pcscd->setStandardOutputFile(dir_.filePath("pcscd.log"), QIODevice::Append);
     pcscd->start("unshare", {"--mount", "--propagation", "private", "sh", "-c",
                              QStringLiteral("mount --bind %1 /run/pcscd && exec pcscd -f -d -c %2")
                                  .arg(dir_.filePath("run"), dir_.filePath("reader.conf"))});
@@ -177,6 +182,17 @@ bool PcscRig::start(bool serverFirst)
         return false;
     }
     return true;
+}
+
+void PcscRig::stopPcscd()
+{
+    if (!pcscd_ || pcscd_->state() == QProcess::NotRunning)
+        return;
+    // Killed: pcscd 1.9.9 exiting on SIGINT under a client that waits in
+    // SCardGetStatusChange crashes in its own context thread after its readers are gone.
+    pcscd_->kill();
+    pcscd_->waitForFinished(10000);
+    QFile::remove(dir_.filePath("run/pcscd.comm"));
 }
 
 QProcess* PcscRig::startProgram(const QString& program, const QStringList& arguments,

@@ -50,6 +50,9 @@ public:
     void stopServer();
     // SIGKILL: the server vanishes without closing anything.
     void killServer();
+    // pcscd alone, killed and started again (its readers vanish and come back).
+    void stopPcscd();
+    bool startPcscd();
     // A scripted client: vscard-test-card with these arguments, connected to the server.
     QProcess* startClient(const QStringList& arguments);
     // Any program the rig stops with the rest; its stderr goes to logName in the rig's

@@ -41,6 +41,7 @@ private Q_SLOTS:
     void pcscPassthrough_lastPinTry_neverForwarded();
     void pcscPassthrough_verifiedPin_keepsLocalApplicationsOut();
     void pcscPassthrough_exclusive_localApplicationsCannotConnect();
+    void pcscAndEmulated_oneProcess_pcscdRestartFollowed();
 
 private:
     QProcess* startClient(PcscRig& rig, const QStringList& arguments, const QString& log);
@@ -436,6 +437,36 @@ void TestVscclientSystem::pcscPassthrough_exclusive_localApplicationsCannotConne
              qPrintable(local.output));
     // The guest's commands still reach the card.
     QVERIFY(rig.run("scriptor", {"-r", "vscard 00 00"}, 30000, "00 10 00 00\n")
+                .output.contains("< 90 00"));
+}
+
+// Real readers and an emulated card from one process; the real readers' pcscd stops (its
+// readers vanish from the host) and starts again (they come back, with the card).
+void TestVscclientSystem::pcscAndEmulated_oneProcess_pcscdRestartFollowed()
+{
+    PcscRig upstream;
+    QVERIFY2(startUpstream(upstream), qPrintable(upstream.error()));
+    QProcess* card = upstream.startClient({"--reader", "Real=" + vscard::test::kCacAtr});
+    QVERIFY(vscard::test::waitReady(card));
+    PcscRig rig;
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    startPcscClient(
+        rig, upstream,
+        {"--reader", "upstream 00 00", "-e",
+         QStringLiteral("db=\"sql:%1\" use_hw=no soft=(,Emulated,CAC,,cert1)").arg(database_)});
+    // The emulated card's reader comes first, the real one after.
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
+    QVERIFY2(rig.waitForCard("vscard 00 01", true), qPrintable(rig.log("vscclient.log")));
+    QVERIFY(rig.serverLog().contains("\"Emulated\" in slot 0"));
+    QVERIFY(rig.serverLog().contains("\"upstream 00 00\" in slot 1"));
+
+    upstream.stopPcscd();
+    QVERIFY2(rig.waitForCard("vscard 00 01", false), qPrintable(rig.log("vscclient.log")));
+    QVERIFY(rig.serverLog().contains(QRegularExpression("removed reader \\d+ from slot 1")));
+    QVERIFY(rig.waitForCard("vscard 00 00", true)); // the emulated card stays
+    QVERIFY2(upstream.startPcscd(), qPrintable(upstream.error()));
+    QVERIFY2(rig.waitForCard("vscard 00 01", true), qPrintable(rig.log("vscclient.log")));
+    QVERIFY(rig.run("scriptor", {"-r", "vscard 00 01"}, 30000, "00 10 00 00\n")
                 .output.contains("< 90 00"));
 }
 
