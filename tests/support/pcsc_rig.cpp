@@ -251,12 +251,12 @@ ToolResult PcscRig::run(const QString& program, const QStringList& arguments, in
     return {process.exitCode(), QString::fromUtf8(process.readAll())};
 }
 
-QProcess* PcscRig::startOpensc(const QStringList& arguments)
+QProcess* PcscRig::startTool(const QString& program, const QStringList& arguments)
 {
     auto process = std::make_unique<QProcess>();
     process->setProcessEnvironment(clientEnvironment());
     process->setProcessChannelMode(QProcess::MergedChannels);
-    process->start("opensc-tool", arguments);
+    process->start(program, arguments);
     process->waitForStarted(5000);
     processes_.push_back(std::move(process));
     return processes_.back().get();

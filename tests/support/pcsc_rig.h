@@ -66,8 +66,13 @@ public:
     ToolResult opensc(const QStringList& arguments) { return run("opensc-tool", arguments); }
     // opensc-tool -l until the named PC/SC reader shows a card (or no card).
     bool waitForCard(const QString& readerName, bool present);
-    // Runs opensc-tool in the background, for a test that acts while it waits.
-    QProcess* startOpensc(const QStringList& arguments);
+    // Runs a PC/SC application of this rig's pcscd in the background (stdout and stderr
+    // merged), for a test that acts while it waits.
+    QProcess* startTool(const QString& program, const QStringList& arguments);
+    QProcess* startOpensc(const QStringList& arguments)
+    {
+        return startTool("opensc-tool", arguments);
+    }
 
     const QString& error() const { return error_; }
     QString serverLog() const;

@@ -234,12 +234,7 @@ void TestVscclientSystem::hostKilledMidApdu_clientSurvivesAndRestores()
     QProcess* client = startClient(rig, {}, "vscclient.log");
     client->write(QStringLiteral("add-reader Slow\ninsert %1\n").arg(kScriptedAtr).toUtf8());
     QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
-    QProcess scriptor;
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    environment.insert("PCSCLITE_CSOCK_NAME", rig.pcscdSocket());
-    scriptor.setProcessEnvironment(environment);
-    scriptor.setProcessChannelMode(QProcess::MergedChannels);
-    scriptor.start("scriptor", {"-r", "vscard 00 00"});
+    QProcess& scriptor = *rig.startTool("scriptor", {"-r", "vscard 00 00"});
     scriptor.write("00 B0 00 00 04\n");
     scriptor.closeWriteChannel();
     for (int waited = 0; waited < 10000 && !rig.serverLog().contains("<- APDU reader 0");
@@ -324,14 +319,7 @@ void TestVscclientSystem::pcscPassthrough_cardGoneMidApdu_hostGetsAnError()
     startPcscClient(rig, upstream, {"--reader", "upstream 00 00"});
     QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("vscclient.log")));
 
-    QProcess scriptor;
-    scriptor.setProcessEnvironment([&rig] {
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        environment.insert("PCSCLITE_CSOCK_NAME", rig.pcscdSocket());
-        return environment;
-    }());
-    scriptor.setProcessChannelMode(QProcess::MergedChannels);
-    scriptor.start("scriptor", {"-r", "vscard 00 00"});
+    QProcess& scriptor = *rig.startTool("scriptor", {"-r", "vscard 00 00"});
     scriptor.write("00 B0 00 00 04\n");
     scriptor.closeWriteChannel();
     QTest::qWait(1500); // the command is with the slow card now
@@ -398,11 +386,7 @@ void TestVscclientSystem::pcscPassthrough_verifiedPin_keepsLocalApplicationsOut(
     QVERIFY2(before.output.contains("< 6F"), qPrintable(before.output));
     // The guest verifies the PIN and stays connected (when the last application leaves,
     // pcscd powers the card off, and that ends the session too).
-    QProcess guest;
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    environment.insert("PCSCLITE_CSOCK_NAME", rig.pcscdSocket());
-    guest.setProcessEnvironment(environment);
-    guest.start("scriptor", {"-r", "vscard 00 00"});
+    QProcess& guest = *rig.startTool("scriptor", {"-r", "vscard 00 00"});
     guest.write("00 A4 04 00 07 A0 00 00 00 79 01 00 00\n"
                 "00 20 00 00 08 31 32 33 34 35 36 37 38\n");
     const QRegularExpression verifiedPin("VERIFY 00 20 00 00 \\(case 3S\\) Lc=8 data=<8 bytes "

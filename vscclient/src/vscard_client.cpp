@@ -281,6 +281,20 @@ VscardClient::Reader* VscardClient::readerWithHostId(std::uint32_t hostId, int* 
     return nullptr;
 }
 
+void VscardClient::sendGeneralError(std::uint32_t hostId)
+{
+    const Bytes error = encodeError(hostId, ErrorCode::GeneralError);
+    link_.send(MessageType::Error, hostId, ByteView(error).subspan(kHeaderSize));
+}
+
+void VscardClient::answer(int reader, std::uint32_t hostId, const Bytes& command,
+                          const Bytes& response)
+{
+    link_.send(MessageType::Apdu, hostId, response);
+    ++apdusAnswered_;
+    Q_EMIT apduAnswered(reader, command, response);
+}
+
 void VscardClient::onApdu(const Message& message)
 {
     int number = -1;
@@ -288,8 +302,7 @@ void VscardClient::onApdu(const Message& message)
     if (!reader || !reader->card) {
         qCWarning(lcClient).noquote() << "APDU for host reader" << message.readerId
                                       << "which holds no card here; answering GENERAL_ERROR";
-        const Bytes error = encodeError(message.readerId, ErrorCode::GeneralError);
-        link_.send(MessageType::Error, message.readerId, ByteView(error).subspan(kHeaderSize));
+        sendGeneralError(message.readerId);
         return;
     }
     const std::uint32_t hostId = message.readerId;
@@ -299,9 +312,7 @@ void VscardClient::onApdu(const Message& message)
         const Bytes tail = std::move(held->second);
         heldTails_.erase(held);
         if (fetchesHeldTail(command)) {
-            link_.send(MessageType::Apdu, hostId, tail);
-            ++apdusAnswered_;
-            Q_EMIT apduAnswered(number, command, tail);
+            answer(number, hostId, command, tail);
             return;
         }
     }
@@ -318,19 +329,14 @@ void VscardClient::onApdu(const Message& message)
             qCWarning(lcClient).noquote() << "reader" << number << ": no answer from the card:"
                                           << (result ? QStringLiteral("it was removed")
                                                      : QString::fromStdString(result.error()));
-            const Bytes error = encodeError(hostId, ErrorCode::GeneralError);
-            link_.send(MessageType::Error, hostId, ByteView(error).subspan(kHeaderSize));
+            sendGeneralError(hostId);
         } else if (link_.hostIsLegacy()) {
             auto [first, tail] = qemuSafeResponse(*result);
             if (!tail.empty())
                 heldTails_[hostId] = std::move(tail);
-            link_.send(MessageType::Apdu, hostId, first);
-            ++apdusAnswered_;
-            Q_EMIT apduAnswered(number, command, first);
+            answer(number, hostId, command, first);
         } else {
-            link_.send(MessageType::Apdu, hostId, *result);
-            ++apdusAnswered_;
-            Q_EMIT apduAnswered(number, command, *result);
+            answer(number, hostId, command, *result);
         }
         if (apdusInFlight_ == 0 && flushReader_) {
             link_.send(MessageType::FlushComplete, *flushReader_);
@@ -344,8 +350,7 @@ void VscardClient::onPowerRequest(const Message& message)
     const auto action = parsePowerRequestPayload(message.payload);
     Reader* reader = readerWithHostId(message.readerId);
     if (!action || !reader || !reader->card || !link_.negotiated(capability::CardPower)) {
-        const Bytes error = encodeError(message.readerId, ErrorCode::GeneralError);
-        link_.send(MessageType::Error, message.readerId, ByteView(error).subspan(kHeaderSize));
+        sendGeneralError(message.readerId);
         return;
     }
     const std::uint64_t connection = connection_;
@@ -356,8 +361,7 @@ void VscardClient::onPowerRequest(const Message& message)
         if (result) {
             link_.send(MessageType::PowerResponse, hostId, *result);
         } else {
-            const Bytes error = encodeError(hostId, ErrorCode::GeneralError);
-            link_.send(MessageType::Error, hostId, ByteView(error).subspan(kHeaderSize));
+            sendGeneralError(hostId);
         }
     });
 }

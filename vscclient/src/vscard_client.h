@@ -72,6 +72,10 @@ private:
     void onAcknowledgement(const Message& message);
     void onApdu(const Message& message);
     void onPowerRequest(const Message& message);
+    // What the host gets when a card cannot answer.
+    void sendGeneralError(std::uint32_t hostId);
+    // A response for the host, counted for wait-apdu.
+    void answer(int reader, std::uint32_t hostId, const Bytes& command, const Bytes& response);
     void enqueue(Control control);
     void sendNext();
     Reader* readerWithHostId(std::uint32_t hostId, int* number = nullptr);
