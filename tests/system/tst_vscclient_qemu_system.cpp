@@ -3,22 +3,14 @@
 // inserted and removed, each acknowledged by QEMU without a protocol error, the stale card
 // QEMU keeps across connections cleared, and a restarted QEMU reconnected to. No guest runs:
 // QEMU's device model speaks the protocol without one.
+#include "guest_vm.h"
 #include "pcsc_rig.h"
 
 #include <QProcess>
 #include <QRegularExpression>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QtTest>
 
 namespace {
-
-quint16 freePort()
-{
-    QTcpServer probe;
-    probe.listen(QHostAddress::LocalHost, 0);
-    return probe.serverPort();
-}
 
 // QEMU with a CCID reader whose card comes from a VSCard client on port.
 class Qemu {
@@ -37,17 +29,7 @@ public:
              "-device", "ccid-card-passthru,chardev=ccid"});
         if (!process_.waitForStarted(10000))
             return false;
-        for (int waited = 0; waited < 10000; waited += 100) {
-            QTcpSocket probe; // listening yet?
-            probe.connectToHost(QHostAddress::LocalHost, port_);
-            if (probe.waitForConnected(100)) {
-                probe.abort();
-                QTest::qWait(200); // QEMU takes the next connection after this one is gone
-                return true;
-            }
-            QTest::qWait(100);
-        }
-        return false;
+        return vscard::test::waitForListener(port_, 10000);
     }
     void stop()
     {
@@ -98,7 +80,7 @@ void TestVscclientQemu::initTestCase()
 
 void TestVscclientQemu::exampleScenario_againstQemu_everyStepAcknowledged()
 {
-    const quint16 port = freePort();
+    const quint16 port = vscard::test::freeLoopbackPort();
     Qemu qemu(port);
     QVERIFY2(qemu.start(), qPrintable(qemu.output()));
     QProcess client;
@@ -124,7 +106,7 @@ void TestVscclientQemu::exampleScenario_againstQemu_everyStepAcknowledged()
 
 void TestVscclientQemu::qemuRestarted_clientReconnectsAndClearsTheStaleCard()
 {
-    const quint16 port = freePort();
+    const quint16 port = vscard::test::freeLoopbackPort();
     Qemu first(port);
     QVERIFY2(first.start(), qPrintable(first.output()));
     QProcess client;

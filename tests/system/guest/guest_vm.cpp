@@ -11,13 +11,6 @@ namespace vscard::test {
 
 namespace {
 
-quint16 freePort()
-{
-    QTcpServer probe;
-    probe.listen(QHostAddress::LocalHost, 0);
-    return probe.serverPort();
-}
-
 QString cacheDirectory()
 {
     const QString configured = qEnvironmentVariable("VSCARD_GUEST_CACHE");
@@ -26,7 +19,29 @@ QString cacheDirectory()
 
 } // namespace
 
-GuestVm::GuestVm(QString commands) : commands_(std::move(commands)), port_(freePort())
+quint16 freeLoopbackPort()
+{
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    return probe.serverPort();
+}
+
+bool waitForListener(quint16 port, int timeoutMs)
+{
+    for (int waited = 0; waited < timeoutMs; waited += 100) {
+        QTcpSocket probe;
+        probe.connectToHost(QHostAddress::LocalHost, port);
+        if (probe.waitForConnected(100)) {
+            probe.abort();
+            QTest::qWait(200); // QEMU takes the next connection once this one is gone
+            return true;
+        }
+        QTest::qWait(100);
+    }
+    return false;
+}
+
+GuestVm::GuestVm(QString commands) : commands_(std::move(commands)), port_(freeLoopbackPort())
 {
     devices = {
         "-device",
@@ -98,16 +113,8 @@ bool GuestVm::start()
     }
     if (!devices.join(' ').contains("port=" + QString::number(port_)))
         return true;
-    for (int waited = 0; waited < 20000; waited += 100) {
-        QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, port_);
-        if (probe.waitForConnected(100)) {
-            probe.abort();
-            QTest::qWait(200);
-            return true;
-        }
-        QTest::qWait(100);
-    }
+    if (waitForListener(port_, 20000))
+        return true;
     error_ = "QEMU's chardev never listened";
     return false;
 }

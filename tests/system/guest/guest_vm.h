@@ -11,6 +11,12 @@
 
 namespace vscard::test {
 
+// A TCP port on 127.0.0.1 that nothing listens on now.
+quint16 freeLoopbackPort();
+// Until something accepts connections on 127.0.0.1:port (QEMU's chardev server): the probe's
+// connection is closed again and QEMU given time to take the next one.
+bool waitForListener(quint16 port, int timeoutMs);
+
 class GuestVm {
 public:
     // commands: a shell script run by the guest's init once pcscd is up.
