@@ -8,3 +8,4 @@ Q_DECLARE_LOGGING_CATEGORY(lcServer) // vscard.server: listeners, clients coming
 Q_DECLARE_LOGGING_CATEGORY(lcWire)   // vscard.wire: every VSCard message, decoded (debug)
 Q_DECLARE_LOGGING_CATEGORY(lcCcid)   // vscard.ccid: every CCID message, decoded (debug)
 Q_DECLARE_LOGGING_CATEGORY(lcPcsc)   // vscard.pcsc: the pcscd driver link
+Q_DECLARE_LOGGING_CATEGORY(lcUsbip)  // vscard.usbip: the USB/IP export

@@ -7,6 +7,7 @@
 #include "pcsc_link.h"
 #include "serial_link.h"
 #include "stream_listener.h"
+#include "usbip_export.h"
 #include "vscard/ccid/link_wire.h"
 
 #include <QLocalSocket>
@@ -27,6 +28,7 @@ Server::~Server()
     qDeleteAll(findChildren<ClientSession*>(Qt::FindDirectChildrenOnly));
     qDeleteAll(findChildren<PcscLinkConnection*>(Qt::FindDirectChildrenOnly));
     qDeleteAll(findChildren<HardwareMirror*>(Qt::FindDirectChildrenOnly));
+    delete usbipExport_;
 }
 
 QString Server::start()
@@ -58,6 +60,21 @@ QString Server::start()
             return problem;
         connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
         qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << endpoint.path;
+    }
+    if (!options_.usbip.isEmpty()) {
+        ccid::UsbIdentity identity;
+        identity.vendorId = options_.usbVendorId;
+        identity.productId = options_.usbProductId;
+        usbipExport_ = new UsbipExport(registry_, identity, this);
+    }
+    for (const Endpoint& endpoint : options_.usbip) {
+        auto* listener = new StreamListener(endpoint, options_.socketMode, this);
+        if (const QString problem = listener->listen(); !problem.isEmpty())
+            return QStringLiteral("--usbip %1").arg(problem);
+        connect(listener, &StreamListener::accepted, usbipExport_, &UsbipExport::accept);
+        usbipListeners_.append(listener);
+        qCInfo(lcUsbip).noquote() << "exporting the readers over USB/IP on"
+                                  << listener->boundEndpoint().toString();
     }
     for (const auto& option : options_.serialLinks) {
         auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_,
@@ -97,6 +114,14 @@ QList<Endpoint> Server::boundEndpoints() const
 {
     QList<Endpoint> endpoints;
     for (const StreamListener* listener : clientListeners_)
+        endpoints.append(listener->boundEndpoint());
+    return endpoints;
+}
+
+QList<Endpoint> Server::boundUsbipEndpoints() const
+{
+    QList<Endpoint> endpoints;
+    for (const StreamListener* listener : usbipListeners_)
         endpoints.append(listener->boundEndpoint());
     return endpoints;
 }

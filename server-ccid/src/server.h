@@ -13,6 +13,7 @@
 namespace vscard::server {
 
 class StreamListener;
+class UsbipExport;
 
 class Server : public QObject {
     Q_OBJECT
@@ -24,6 +25,7 @@ public:
     // Starts every listener; an empty string on success, else what failed.
     QString start();
     QList<Endpoint> boundEndpoints() const;
+    QList<Endpoint> boundUsbipEndpoints() const;
     ReaderRegistry& registry() { return registry_; }
 
 private:
@@ -35,7 +37,9 @@ private:
     ReaderRegistry registry_;
     std::unique_ptr<ccid::UsbmonCapture> capture_; // --pcap
     QList<StreamListener*> clientListeners_;
+    QList<StreamListener*> usbipListeners_;
     StreamListener* driverListener_ = nullptr;
+    UsbipExport* usbipExport_ = nullptr;
 };
 
 // --list: asks a running server and prints its answer. Returns the exit code.

@@ -61,6 +61,18 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "symlink PATH (reader.conf DEVICENAME PATH:PROFILE, LIBPATH libccidtwin.so). PROFILE: "
         "GemPCTwin (one slot, the default) or GemCorePOSPro (five slots). Repeatable.",
         "PATH[:PROFILE]");
+    const QCommandLineOption usbipOption(
+        "usbip",
+        "Export every reader as a USB CCID device over USB/IP on SPEC (tcp:HOST:PORT, USB/IP's "
+        "port is 3240; or unix:PATH): 'usbip list -r HOST' lists them, 'usbip attach -r HOST "
+        "-b 1-N' attaches the reader at index N-1 to that machine, where its stock CCID driver "
+        "takes it. One importer per reader at a time. Repeatable.",
+        "SPEC");
+    const QCommandLineOption usbIdOption(
+        "usb-id",
+        "The USB vendor and product IDs of the exported readers, hexadecimal. Default: "
+        "08e6:4433, the ID of QEMU's usb-ccid, which libccid drives.",
+        "VID:PID", "08e6:4433");
     const QCommandLineOption cardOption(
         "card",
         "Host a card in the server itself. emulated:OPTIONS is an emulated CAC from an NSS "
@@ -81,7 +93,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     const QCommandLineOption traceOption(
         "trace",
         "Log every message of the matching categories, decoded (PINs masked): comma-separated "
-        "globs over vscard.wire (VSCard), vscard.ccid (CCID), vscard.pcsc, vscard.server; "
+        "globs over vscard.wire (VSCard), vscard.ccid (CCID), vscard.pcsc, vscard.usbip, "
+        "vscard.server; "
         "a leading - excludes. Example: --trace 'vscard.*'.",
         "GLOBS");
     const QCommandLineOption pcapOption(
@@ -94,8 +107,9 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "Ask the server running on --pcsc-socket which reader sits in which PC/SC slot, print "
         "it and exit.");
     parser.addOptions({helpOption, versionOption, listenOption, socketModeOption, maxReadersOption,
-                       pcscSocketOption, pcscNameOption, serialLinkOption, cardOption,
-                       stateDirOption, pinTriesOption, traceOption, pcapOption, listOption});
+                       pcscSocketOption, pcscNameOption, serialLinkOption, usbipOption, usbIdOption,
+                       cardOption, stateDirOption, pinTriesOption, traceOption, pcapOption,
+                       listOption});
 
     if (!parser.parse(arguments))
         return failWith(parser.errorText());
@@ -150,6 +164,21 @@ CommandLine parseCommandLine(const QStringList& arguments)
         link.profile = profile->name;
         options.serialLinks.append(link);
     }
+    for (const QString& spec : parser.values(usbipOption)) {
+        auto endpoint = Endpoint::parse(spec);
+        if (!endpoint)
+            return failWith(QStringLiteral("--usbip %1").arg(endpoint.error()));
+        options.usbip.append(*endpoint);
+    }
+    static const QRegularExpression usbIdPattern(
+        QStringLiteral("^([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{1,4})$"));
+    const auto usbId = usbIdPattern.match(parser.value(usbIdOption));
+    if (!usbId.hasMatch())
+        return failWith(QStringLiteral("--usb-id %1: expected VID:PID in hexadecimal, such as "
+                                       "08e6:4433")
+                            .arg(parser.value(usbIdOption)));
+    options.usbVendorId = static_cast<std::uint16_t>(usbId.captured(1).toUInt(nullptr, 16));
+    options.usbProductId = static_cast<std::uint16_t>(usbId.captured(2).toUInt(nullptr, 16));
     for (const QString& card : parser.values(cardOption)) {
         if (!card.startsWith(QLatin1String("emulated:")))
             return failWith(QStringLiteral("--card %1: expected emulated:OPTIONS").arg(card));

@@ -22,6 +22,9 @@ struct ServerOptions {
         QString profile;
     };
     QList<SerialLinkOption> serialLinks;
+    QList<Endpoint> usbip;              // --usbip
+    std::uint16_t usbVendorId = 0x08E6; // --usb-id
+    std::uint16_t usbProductId = 0x4433;
     QStringList emulatedCards;             // --card emulated:OPTIONS
     std::optional<QString> stateDirectory; // --state-dir
     unsigned pinTries = 3;                 // --pin-tries

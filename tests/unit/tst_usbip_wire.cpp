@@ -57,6 +57,7 @@ private Q_SLOTS:
     void serverDecoder_byteByByte_sameItems();
     void serverDecoder_refuses_data();
     void serverDecoder_refuses();
+    void serverDecoder_takesLargeInUrbs();
 };
 
 void TestUsbipWire::devlist_requestAndReply_bytes()
@@ -227,6 +228,20 @@ void TestUsbipWire::serverDecoder_refuses()
     QVERIFY2(QString::fromStdString((*next).error().message).contains(message),
              (*next).error().message.c_str());
     QVERIFY(!server.next()); // nothing after a framing error
+}
+
+// libccid reads bulk-in with room for 65556 bytes: an IN URB's length is no data to hold.
+void TestUsbipWire::serverDecoder_takesLargeInUrbs()
+{
+    Submit submit;
+    submit.seqnum = 7;
+    submit.direction = kDirIn;
+    submit.endpoint = 2;
+    submit.transferLength = 65556;
+    ServerDecoder server;
+    server.setImported();
+    server.feed(encodeSubmit(submit));
+    QVERIFY(single<Submit>(server) == submit);
 }
 
 QTEST_GUILESS_MAIN(TestUsbipWire)

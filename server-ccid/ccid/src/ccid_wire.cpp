@@ -248,11 +248,11 @@ Bytes ClassDescriptor::encode() const
     return out;
 }
 
-Bytes configurationDescriptor(const ClassDescriptor& descriptor)
+Bytes configurationDescriptor(const ClassDescriptor& descriptor, std::uint8_t interfaceString)
 {
     const Bytes ccid = descriptor.encode();
     const Bytes interface {
-        0x09, 0x04, 0x00, 0x00, 0x03, 0x0B, 0x00, 0x00, 0x00
+        0x09, 0x04, 0x00, 0x00, 0x03, 0x0B, 0x00, 0x00, interfaceString
     };
     const Bytes endpoints{0x07, 0x05, 0x02, 0x02, 0x40, 0x00, 0x00,  // bulk out
                           0x07, 0x05, 0x82, 0x02, 0x40, 0x00, 0x00,  // bulk in

@@ -245,9 +245,11 @@ std::optional<Result<ServerDecoder::Item, WireError>> ServerDecoder::next()
     if (submit.numberOfPackets != 0 && submit.numberOfPackets != 0xFFFFFFFF)
         return failWith("isochronous CMD_SUBMIT (" + std::to_string(submit.numberOfPackets) +
                         " packets): a CCID reader has no isochronous endpoint");
-    if (submit.transferLength > kMaxOutData)
-        return failWith("CMD_SUBMIT of " + std::to_string(submit.transferLength) +
-                        " bytes, more than " + std::to_string(kMaxOutData));
+    // An IN URB's length is only the room the host offers (libccid offers 65556 bytes); the
+    // data of an OUT URB follows its header and must fit in memory.
+    if (submit.direction == kDirOut && submit.transferLength > kMaxOutData)
+        return failWith("CMD_SUBMIT with " + std::to_string(submit.transferLength) +
+                        " bytes of OUT data, more than " + std::to_string(kMaxOutData));
     const std::size_t dataLength = submit.direction == kDirOut ? submit.transferLength : 0;
     if (pending.size() < kUrbHeaderSize + dataLength)
         return std::nullopt;

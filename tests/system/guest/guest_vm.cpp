@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QRegularExpression>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -85,12 +86,22 @@ bool GuestVm::start()
     script.write("#!/bin/sh\n" + commands_.toUtf8());
     script.close();
     script.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    QStringList packed{"commands"};
+    for (const QString& path : files) {
+        const QString name = QFileInfo(path).fileName();
+        QFile::remove(dir_.filePath(name));
+        if (!QFile::copy(path, dir_.filePath(name))) {
+            error_ = "cannot copy " + path + " into the guest";
+            return false;
+        }
+        packed.append(name);
+    }
     QProcess pack;
     pack.setWorkingDirectory(dir_.path());
-    pack.start("sh", {"-c", QStringLiteral("echo commands | cpio -o -H newc --quiet | gzip > "
+    pack.start("sh", {"-c", QStringLiteral("printf '%s\\n' %2 | cpio -o -H newc --quiet | gzip > "
                                            "commands.cpio.gz && cat %1/initramfs.cpio.gz "
                                            "commands.cpio.gz > initrd.gz")
-                                .arg(image)});
+                                .arg(image, packed.join(' '))});
     if (!pack.waitForFinished(60000) || pack.exitCode() != 0) {
         error_ = "packing the commands failed: " + QString::fromUtf8(pack.readAllStandardError());
         return false;

@@ -30,6 +30,8 @@ public:
     // Extra QEMU arguments, and NAME=value pairs for QEMU's environment.
     QStringList extraArguments;
     QStringList environment;
+    // Host files (static binaries, say) the guest finds in / under their base names.
+    QStringList files;
     // Added to the kernel command line; the guest's init sees NAME=value words as variables
     // (VSCARD_PCSCD_DEBUG=1: pcscd -d, its log in /tmp/pcscd.log).
     QString kernelArguments;

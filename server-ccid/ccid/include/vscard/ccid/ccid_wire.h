@@ -163,8 +163,9 @@ inline constexpr std::uint32_t kApduLevelFeatures = 0x000404BA;
 inline constexpr std::uint32_t kGemPcSerialFeatures = 0x00010230;
 
 // A USB configuration descriptor of a one-interface CCID reader (class 0B) with bulk-out 02,
-// bulk-in 82 and interrupt-in 83: what a capture needs for tshark to decode CCID.
-Bytes configurationDescriptor(const ClassDescriptor& descriptor);
+// bulk-in 82 and interrupt-in 83: what a capture needs for tshark to decode CCID, and what a USB
+// host reads. interfaceString: the iInterface string index, 0 for none.
+Bytes configurationDescriptor(const ClassDescriptor& descriptor, std::uint8_t interfaceString = 0);
 
 // One-line decode for traces.
 std::string describe(const Message& message);
