@@ -17,6 +17,11 @@ inline Bytes fromHex(const char* text)
     return Bytes(decoded.begin(), decoded.end());
 }
 
+inline Bytes fromHex(const QString& text)
+{
+    return fromHex(text.toLatin1().constData());
+}
+
 inline Bytes concat(std::initializer_list<Bytes> parts)
 {
     Bytes out;

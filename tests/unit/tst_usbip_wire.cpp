@@ -139,7 +139,14 @@ void TestUsbipWire::submit_in_replyCarriesData()
     QCOMPARE(decoded.actualLength, 3u);
     QCOMPARE(hex(decoded.data), QString("80 02 00"));
     // An OUT reply says how much went out and carries nothing.
-    QCOMPARE(encodeSubmitReply(SubmitReply{10, 0, 0, {}}, kDirOut).size(), std::size_t{48});
+    const Bytes out = encodeSubmitReply(SubmitReply{10, 0, 12, {}}, kDirOut);
+    QCOMPARE(out.size(), std::size_t{48});
+    QCOMPARE(hex(Bytes(out.begin() + 24, out.begin() + 28)), QString("00 00 00 0C"));
+    client.submitted(10, kDirOut);
+    client.feed(out);
+    const SubmitReply outDecoded = single<SubmitReply>(client);
+    QCOMPARE(outDecoded.actualLength, 12u);
+    QVERIFY(outDecoded.data.empty());
     // A stalled URB: the status, no data.
     const Bytes stalled = encodeSubmitReply(SubmitReply{11, kEpipe, 0, {1, 2}}, kDirIn);
     QCOMPARE(stalled.size(), std::size_t{48});

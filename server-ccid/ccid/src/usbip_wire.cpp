@@ -158,8 +158,13 @@ Bytes encodeSubmitReply(const SubmitReply& reply, std::uint32_t direction)
     // devid, direction and endpoint are 0 in replies, as Linux's stub sends them.
     appendBasic(out, kRetSubmit, reply.seqnum, 0, 0, 0);
     appendBigEndian32(out, static_cast<std::uint32_t>(reply.status));
+    // actual_length: the IN data that follows, or how much of an OUT URB's data went out.
     const bool withData = direction == kDirIn && reply.status == 0;
-    appendBigEndian32(out, withData ? static_cast<std::uint32_t>(reply.data.size()) : 0);
+    const std::uint32_t actualLength = withData ? static_cast<std::uint32_t>(reply.data.size())
+                                       : direction == kDirOut && reply.status == 0
+                                           ? reply.actualLength
+                                           : 0;
+    appendBigEndian32(out, actualLength);
     appendBigEndian32(out, 0);          // start_frame
     appendBigEndian32(out, 0xFFFFFFFF); // number_of_packets: not isochronous
     appendBigEndian32(out, 0);          // error_count
