@@ -1,0 +1,160 @@
+// server-ccid's reader imported into a real guest over USB/IP: Debian's kernel with vhci-hcd,
+// Debian's usbip, udevd, pcscd, libccid and OpenSC, unmodified. The guest reaches the host
+// through a virtio-serial port (stream-mux carries each of its USB/IP connections), never a
+// network. Its stock libccid drives our reader: OpenSC names the emulated CAC, lists the
+// certificates and signs (the host verifies), the guest sees the card removed and inserted,
+// and the reader survives detach and re-attach.
+#include "guest_vm.h"
+#include "pcsc_rig.h"
+
+#include <QFile>
+#include <QRegularExpression>
+#include <QtTest>
+
+using vscard::test::GuestVm;
+
+namespace {
+
+const QString kPin = "12345678";
+
+} // namespace
+
+class TestUsbipGuest : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void importedReader_drivenByTheGuestsStockStack();
+
+private:
+    QTemporaryDir work_;
+    QString database_;
+};
+
+void TestUsbipGuest::initTestCase()
+{
+    database_ = work_.filePath("db");
+    const QString problem = vscard::test::makeTestDatabase(database_, kPin);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+}
+
+void TestUsbipGuest::importedReader_drivenByTheGuestsStockStack()
+{
+    const quint16 usbipPort = vscard::test::freeLoopbackPort();
+    vscard::test::PcscRig rig;
+    rig.extraServerArguments = {"--usbip", QStringLiteral("tcp:127.0.0.1:%1").arg(usbipPort)};
+    QVERIFY2(rig.startServer(), qPrintable(rig.error()));
+    QProcess* client = rig.startProgram(
+        VSCARD_VSCCLIENT_BIN,
+        {"-e",
+         QStringLiteral("db=\"sql:%1\" use_hw=no soft=(,Test CAC,CAC,,cert1,cert2,cert3)")
+             .arg(database_),
+         "--connect", rig.clientEndpoint()},
+        "vscclient.log");
+    QVERIFY(client);
+    QTRY_VERIFY_WITH_TIMEOUT(rig.serverLog().contains("Test CAC"), 20000);
+
+    GuestVm guest(
+        QStringLiteral("/stream-mux guest 3240 /dev/vport0p1 2>/tmp/mux.log &\n"
+                       "sleep 0.5\n"
+                       "usbip list -r 127.0.0.1 2>/dev/null | grep -E '^ +1-'\n"
+                       "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED\n"
+                       "wait-card 60\n"
+                       "opensc-tool -l\n"
+                       "opensc-tool -n\n"
+                       "pkcs11-tool -O\n"
+                       "echo 'signed in a guest over USB/IP' > /tmp/data\n"
+                       "pkcs11-tool --login --pin %1 --sign --mechanism SHA256-RSA-PKCS --id 0001 "
+                       "-i /tmp/data -o /tmp/signature\n"
+                       "echo \"SIGNATURE $(od -An -tx1 -v /tmp/signature | tr -d ' \\n')\"\n"
+                       // The host removes and inserts the card while the guest watches.
+                       "last=x; changes=0; i=0\n"
+                       "while [ $i -lt 1200 ] && [ $changes -lt 3 ]; do\n"
+                       "  now=$(opensc-tool -l 2>/dev/null | grep -c '  Yes ')\n"
+                       "  if [ \"$now\" != \"$last\" ]; then echo \"STATE $now\"; last=$now; "
+                       "changes=$((changes + 1)); fi\n"
+                       "  i=$((i + 1)); sleep 0.1\n"
+                       "done\n"
+                       "usbip detach -p 0 && echo DETACHED\n"
+                       "sleep 2\n"
+                       "opensc-tool -l\n"
+                       "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED AGAIN\n"
+                       "wait-card 60\n"
+                       "opensc-tool -n\n")
+            .arg(kPin));
+    guest.devices = {"-device",
+                     "virtio-serial-pci",
+                     "-chardev",
+                     QStringLiteral("socket,id=usbip,host=127.0.0.1,port=%1,server=on,wait=off")
+                         .arg(guest.port()),
+                     "-device",
+                     "virtserialport,chardev=usbip,name=vscard.usbip"};
+    guest.files = {VSCARD_STREAM_MUX};
+    QVERIFY2(guest.start(), qPrintable(guest.error()));
+    QProcess* mux = rig.startProgram(
+        VSCARD_STREAM_MUX, {"host", QString::number(guest.port()), QString::number(usbipPort)},
+        "stream-mux.log");
+    QVERIFY(mux);
+
+    auto states = [&] {
+        return guest.console()
+            .split(QRegularExpression("[\r\n]+"))
+            .filter(QRegularExpression("^STATE \\d$"));
+    };
+    auto waitForState = [&](int count, const QString& state) {
+        for (int waited = 0; waited < 240000; waited += 200) {
+            if (states().size() >= count)
+                return states().size() == count && states().last() == state;
+            if (guest.console().contains("VSCARD-GUEST-END"))
+                return false;
+            QTest::qWait(200);
+        }
+        return false;
+    };
+    auto tell = [&](const QByteArray& command) {
+        client->write(command + "\n");
+        client->waitForBytesWritten(1000);
+    };
+    QVERIFY2(waitForState(1, "STATE 1"), qPrintable(guest.console() + rig.serverLog()));
+    tell("remove 0");
+    QVERIFY2(waitForState(2, "STATE 0"), qPrintable(guest.console()));
+    tell("insert 0");
+    QVERIFY2(waitForState(3, "STATE 1"), qPrintable(guest.console()));
+    QVERIFY2(guest.waitForEnd(), qPrintable(guest.error()));
+
+    const QString output = QString(guest.output()).remove(QLatin1Char('\r'));
+    const QString context = output + "\n--- server ---\n" + rig.serverLog() +
+                            "\n--- stream-mux ---\n" + rig.log("stream-mux.log");
+    QVERIFY2(output.contains(QRegularExpression("1-1: .*\\(08e6:4433\\)")), qPrintable(context));
+    QVERIFY2(output.contains("ATTACHED\n"), qPrintable(context));
+    // The stock libccid (the reader's ID is in its list) names it after the interface string.
+    QVERIFY2(output.contains(QRegularExpression("Yes .*\\[Test CAC\\] \\(vscard-1-1\\) 00 00")),
+             qPrintable(context));
+    QCOMPARE(output.count("Common Access Card (CAC)"), 2); // before detach and after re-attach
+    QCOMPARE(output.count("Certificate Object; type = X.509 cert"), 3);
+    QVERIFY(output.contains("CN=vscard test 1"));
+    QCOMPARE(states(), (QStringList{"STATE 1", "STATE 0", "STATE 1"}));
+    QVERIFY2(output.contains("DETACHED\nNo smart card readers found."), qPrintable(context));
+    QVERIFY2(output.contains("ATTACHED AGAIN"), qPrintable(context));
+    QVERIFY2(rig.serverLog().contains("reader 1-1 is free"), qPrintable(context));
+
+    const auto signature = QRegularExpression("SIGNATURE ([0-9a-f]+)").match(output);
+    QVERIFY2(signature.hasMatch() && signature.captured(1).size() == 512, qPrintable(context));
+    QFile file(work_.filePath("guest.sig"));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray::fromHex(signature.captured(1).toLatin1()));
+    file.close();
+    QFile data(work_.filePath("data"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    data.write("signed in a guest over USB/IP\n");
+    data.close();
+    const auto verified = rig.run(
+        "sh", {"-c", QStringLiteral("certutil -d sql:%1 -L -n cert1 -a | openssl x509 -pubkey "
+                                    "-noout > %2.pub && openssl dgst -sha256 -verify %2.pub "
+                                    "-signature %2 %3")
+                         .arg(database_, file.fileName(), data.fileName())});
+    QVERIFY2(verified.output.contains("Verified OK"), qPrintable(verified.output));
+}
+
+QTEST_GUILESS_MAIN(TestUsbipGuest)
+#include "tst_usbip_guest_system.moc"
