@@ -98,8 +98,10 @@ QProcess* PcscRig::spawn(const QString& program, const QStringList& arguments,
 
 bool PcscRig::startServer()
 {
-    QStringList arguments{"--listen",    clientEndpoint(), "--pcsc-socket", pcscSocket(),
-                          "--pcsc-name", pcscName,         "--trace",       "vscard.*"};
+    QStringList arguments{"--listen",   clientEndpoint(), "--pcsc-socket",
+                          pcscSocket(), "--pcsc-name",    pcscName};
+    if (!serverTrace.isEmpty())
+        arguments << "--trace" << serverTrace;
     for (const QString& profile : serialProfiles_)
         arguments << "--serial-link" << dir_.filePath("tty-" + profile) + ":" + profile;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
@@ -142,11 +144,14 @@ bool PcscRig::start(bool serverFirst)
     QFile config(dir_.filePath("reader.conf"));
     if (!config.open(QIODevice::WriteOnly))
         return false;
-    config.write(QStringLiteral("FRIENDLYNAME \"%1\"\nDEVICENAME %2:slots=%3\nLIBPATH %4\n")
-                     .arg(pcscName, pcscSocket())
-                     .arg(slots_)
-                     .arg(VSCARD_IFD_LIB)
-                     .toUtf8());
+    if (!readerConf.isEmpty())
+        config.write(readerConf.toUtf8());
+    else
+        config.write(QStringLiteral("FRIENDLYNAME \"%1\"\nDEVICENAME %2:slots=%3\nLIBPATH %4\n")
+                         .arg(pcscName, pcscSocket())
+                         .arg(slots_)
+                         .arg(VSCARD_IFD_LIB)
+                         .toUtf8());
     // The stock libccid serial driver on server-ccid's ptys (the symlinks exist once the
     // server runs, before pcscd starts).
     for (const QString& profile : serialProfiles_)
@@ -164,17 +169,23 @@ bool PcscRig::startPcscd()
 {
     // pcscd is not instrumented; an instrumented driver needs the ASan runtime loaded first.
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    QStringList preload;
     if (QString(VSCARD_ASAN_RUNTIME).size() > 0) {
-        environment.insert("LD_PRELOAD", VSCARD_ASAN_RUNTIME);
+        preload << VSCARD_ASAN_RUNTIME;
         environment.insert("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0");
     }
+    if (!pcscdPreload.isEmpty())
+        preload << pcscdPreload;
+    if (!preload.isEmpty())
+        environment.insert("LD_PRELOAD", preload.join(':'));
     auto pcscd = std::make_unique<QProcess>();
     pcscd->setProcessEnvironment(environment);
     pcscd->setProcessChannelMode(QProcess::MergedChannels);
     pcscd->setStandardOutputFile(dir_.filePath("pcscd.log"), QIODevice::Append);
     pcscd->start("unshare", {"--mount", "--propagation", "private", "sh", "-c",
-                             QStringLiteral("mount --bind %1 /run/pcscd && exec pcscd -f -d -c %2")
-                                 .arg(dir_.filePath("run"), dir_.filePath("reader.conf"))});
+                             QStringLiteral("mount --bind %1 /run/pcscd && exec pcscd -f %3 -c %2")
+                                 .arg(dir_.filePath("run"), dir_.filePath("reader.conf"),
+                                      pcscdDebug ? "-d" : "")});
     pcscd_ = pcscd.get();
     processes_.push_back(std::move(pcscd));
     if (!pcscd_->waitForStarted(5000) || !waitForFile(dir_.filePath("run/pcscd.comm"), 15000)) {

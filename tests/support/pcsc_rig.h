@@ -41,6 +41,13 @@ public:
     QStringList extraServerEnvironment;
     // The FRIENDLYNAME of the driver's reader.conf entry: PC/SC readers are "NAME 00 0N".
     QString pcscName = QStringLiteral("vscard");
+    // Benchmarks turn these down: pcscd -d and the server's --trace log every APDU.
+    bool pcscdDebug = true;
+    QString serverTrace = QStringLiteral("vscard.*");
+    // Replaces the vscard driver's reader.conf entry (a baseline driver instead of ours).
+    QString readerConf;
+    // Preloaded into pcscd, after the ASan runtime when there is one.
+    QString pcscdPreload;
     QString filePath(const QString& name) const { return dir_.filePath(name); }
 
     // Starts server-ccid and pcscd (pcscd alone with serverFirst false: the driver must load
@@ -75,6 +82,7 @@ public:
     }
 
     const QString& error() const { return error_; }
+    qint64 serverPid() const { return server_ ? server_->processId() : 0; }
     QString serverLog() const;
     QString pcscdLog() const;
     QString clientEndpoint() const { return "unix:" + dir_.filePath("vscard.sock"); }
