@@ -9,8 +9,9 @@ namespace vscard::server {
 
 namespace {
 
-// The driver offers pcscd a fixed pool of slots; pcscd holds at most 16 reader contexts.
-constexpr std::uint32_t kMaxDriverSlots = 16;
+// The driver offers pcscd a fixed pool of slots (pcscd holds at most 16 reader contexts); the
+// link itself carries as many as CCID's byte-wide bSlot can name, for load generators.
+constexpr std::uint32_t kMaxDriverSlots = 256;
 // How often a command still waiting for its card gets a time extension.
 constexpr int kPulseMilliseconds = 1000;
 
@@ -128,7 +129,7 @@ void PcscLinkConnection::startDevice(std::uint32_t slots)
         return;
     }
     ccid::DeviceConfig config;
-    config.slotCount = static_cast<std::uint8_t>(slots);
+    config.slotCount = static_cast<std::uint16_t>(slots);
     ccid::CcidDevice::Output output;
     output.bulkIn = [this](const Bytes& reply) {
         if (lcCcid().isDebugEnabled())
@@ -146,7 +147,7 @@ void PcscLinkConnection::startDevice(std::uint32_t slots)
     ccid::ClassDescriptor descriptor;
     descriptor.maxSlotIndex = static_cast<std::uint8_t>(slots - 1);
     descriptor.features = ccid::kApduLevelFeatures;
-    descriptor.maxBusySlots = static_cast<std::uint8_t>(slots);
+    descriptor.maxBusySlots = static_cast<std::uint8_t>(std::min<std::uint32_t>(slots, 255));
     tap_ = ccid::CaptureTap(capture_, descriptor);
     device_ = std::make_unique<ccid::CcidDevice>(config, output);
     write(

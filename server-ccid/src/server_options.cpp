@@ -143,8 +143,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
         return failWith(QStringLiteral("--socket-mode %1: expected an octal mode such as 0660")
                             .arg(parser.value(socketModeOption)));
     options.maxReaders = parser.value(maxReadersOption).toInt(&ok);
-    if (!ok || options.maxReaders < 1 || options.maxReaders > 255)
-        return failWith(QStringLiteral("--max-readers %1: expected a number from 1 to 255")
+    if (!ok || options.maxReaders < 1 || options.maxReaders > 256)
+        return failWith(QStringLiteral("--max-readers %1: expected a number from 1 to 256")
                             .arg(parser.value(maxReadersOption)));
     if (parser.isSet(pcscSocketOption))
         options.pcscSocket = parser.value(pcscSocketOption);

@@ -111,7 +111,7 @@ void BenchPcscRoundTrip::roundTrips_oursAgainstVpcd()
         rig.serverTrace.clear();
         QVERIFY2(rig.start(), qPrintable(rig.error()));
         QVERIFY(vscard::test::waitReady(
-            rig.startClient({"--reader", "Bench=" + vscard::test::kCacAtr})));
+            rig.startClient({"--quiet", "--reader", "Bench=" + vscard::test::kCacAtr})));
         QVERIFY(measure(rig, "vscard 00 00", count, client));
     }
     auto vpcdRun = [&](Run& run, bool noDelay, int apdus) {

@@ -58,7 +58,7 @@ void TestServerOptions::invalid_argument_exitsWithMessage_data()
     QTest::newRow("empty unix path") << QStringList{"--listen", "unix:"} << "needs a socket path";
     QTest::newRow("mode not octal")
         << QStringList{"--socket-mode", "rw"} << "expected an octal mode";
-    QTest::newRow("zero readers") << QStringList{"--max-readers", "0"} << "from 1 to 255";
+    QTest::newRow("zero readers") << QStringList{"--max-readers", "0"} << "from 1 to 256";
     QTest::newRow("list without socket") << QStringList{"--list"} << "--list needs --pcsc-socket";
     QTest::newRow("unknown option") << QStringList{"--frobnicate"} << "Unknown option";
     QTest::newRow("stray argument") << QStringList{"extra"} << "unexpected argument \"extra\"";

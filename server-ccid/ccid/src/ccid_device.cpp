@@ -83,9 +83,10 @@ struct CcidDevice::Slot {
 CcidDevice::CcidDevice(DeviceConfig config, Output output)
     : config_(std::move(config)), output_(std::move(output)), alive_(std::make_shared<bool>(true))
 {
-    for (std::uint8_t i = 0; i < config_.slotCount; ++i) {
+    const std::uint16_t count = std::min<std::uint16_t>(config_.slotCount, 256);
+    for (std::uint16_t i = 0; i < count; ++i) {
         slots_.push_back(std::make_unique<Slot>());
-        slots_.back()->index = i;
+        slots_.back()->index = static_cast<std::uint8_t>(i);
     }
 }
 

@@ -22,7 +22,9 @@ int main(int argc, char* argv[])
     const QCommandLineOption extendedOption("extended", "Announce extended APDUs.");
     const QCommandLineOption powerOption("power", "Announce card power and reset.");
     const QCommandLineOption delayOption("delay-ms", "Answer APDUs after N ms.", "N", "0");
-    parser.addOptions({connectOption, readerOption, extendedOption, powerOption, delayOption});
+    const QCommandLineOption quietOption("quiet", "No stdout line per APDU.");
+    parser.addOptions(
+        {connectOption, readerOption, extendedOption, powerOption, delayOption, quietOption});
     parser.process(app);
 
     vscard::test::ScriptedCardOptions options;
@@ -49,6 +51,7 @@ int main(int argc, char* argv[])
     if (parser.isSet(powerOption))
         options.capabilities |= vscard::capability::CardPower;
     options.answerDelayMs = parser.value(delayOption).toInt();
+    options.reportApdus = !parser.isSet(quietOption);
 
     vscard::test::ScriptedCardClient client(options);
     QObject::connect(&client, &vscard::test::ScriptedCardClient::finished, &app,

@@ -104,8 +104,10 @@ void ScriptedCardClient::handle(const Message& message)
     }
     case MessageType::Apdu:
         // Tests wait for this line to act while a command is in flight.
-        std::printf("apdu %zu bytes for reader %u\n", message.payload.size(), message.readerId);
-        std::fflush(stdout);
+        if (options_.reportApdus) {
+            std::printf("apdu %zu bytes for reader %u\n", message.payload.size(), message.readerId);
+            std::fflush(stdout);
+        }
         if (options_.answerDelayMs > 0)
             QTimer::singleShot(options_.answerDelayMs, this,
                                [this, id = message.readerId, command = message.payload] {

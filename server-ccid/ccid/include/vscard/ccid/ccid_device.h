@@ -38,7 +38,7 @@ enum class ExchangeLevel {
 };
 
 struct DeviceConfig {
-    std::uint8_t slotCount = 1;
+    std::uint16_t slotCount = 1; // bSlot is a byte: at most 256
     ExchangeLevel level = ExchangeLevel::Apdu;
     // dwMaxCCIDMessageLength: larger commands are refused, larger responses are never sent.
     std::size_t maxMessageSize = kMaxMessageSize;
@@ -74,7 +74,7 @@ public:
     // The whole slot state as a NotifySlotChange, for a link that has just connected.
     Bytes currentSlotState() const;
 
-    std::uint8_t slotCount() const { return config_.slotCount; }
+    std::uint16_t slotCount() const { return config_.slotCount; }
     IccStatus iccStatus(std::uint8_t slot) const;
     bool isBusy(std::uint8_t slot) const;
 
