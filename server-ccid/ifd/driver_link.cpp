@@ -20,6 +20,11 @@ using Clock = std::chrono::steady_clock;
 // extension every second while a card works.
 constexpr auto kSilenceLimit = std::chrono::seconds(5);
 constexpr auto kReconnectInterval = std::chrono::milliseconds(500);
+// How long after a caller's last exchange the callers keep reading the link themselves: back
+// to back APDUs never hand the socket to the link's thread and back.
+constexpr auto kCallerReadingGrace = std::chrono::milliseconds(50);
+// A caller reading for itself looks up from poll this often to check its deadline.
+constexpr int kCallerPollMs = 100;
 
 } // namespace
 
@@ -38,6 +43,7 @@ DriverLink::~DriverLink()
         stopping_ = true;
     }
     changed_.notify_all();
+    replied_.notify_all();
     const char wake = 1;
     [[maybe_unused]] const ssize_t written = ::write(wakePipe_[1], &wake, 1);
     if (thread_.joinable())
@@ -104,36 +110,76 @@ void DriverLink::serve(int fd)
         std::lock_guard lock(writeMutex_);
         fd_ = fd;
     }
+    {
+        std::lock_guard lock(mutex_);
+        decoder_ = link::FrameDecoder();
+        readFd_ = fd;
+        linkBroken_ = false;
+    }
     if (!writeAll(link::encodeGreeting(link::FrameKind::Hello,
                                        link::Greeting{link::kLinkVersion, slotCount_})))
         return;
-    link::FrameDecoder decoder;
-    std::uint8_t buffer[16384];
     for (;;) {
-        pollfd fds[2] = {{fd, POLLIN, 0}, {wakePipe_[0], POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        if (fds[1].revents != 0)
-            return; // stopping
-        const ssize_t received = ::recv(fd, buffer, sizeof buffer, 0);
-        if (received <= 0) {
-            if (received < 0 && errno == EINTR)
-                continue;
-            log("server-ccid on %s closed the link", socketPath_.c_str());
-            return;
-        }
-        decoder.feed(ByteView(buffer, static_cast<std::size_t>(received)));
-        while (auto frame = decoder.next()) {
-            if (!*frame) {
-                log("link from %s broken: %s", socketPath_.c_str(), frame->error().message.c_str());
-                return;
+        {
+            std::unique_lock lock(mutex_);
+            // Callers read for themselves while they wait, and for a moment after: a card event
+            // in between waits at most that long.
+            for (;;) {
+                if (stopping_ || linkBroken_) {
+                    replied_.wait(lock, [this] { return !readerActive_; });
+                    return;
+                }
+                const auto idleSince = lastExchange_ + kCallerReadingGrace;
+                if (!readerActive_ && waitingCallers_ == 0 && Clock::now() >= idleSince)
+                    break;
+                if (readerActive_ || waitingCallers_ > 0)
+                    replied_.wait(lock);
+                else
+                    replied_.wait_until(lock, idleSince);
             }
-            onFrame(**frame);
+            readerActive_ = true;
+            threadReading_ = true;
         }
+        pollfd fds[2] = {{fd, POLLIN, 0}, {wakePipe_[0], POLLIN, 0}};
+        const int ready = ::poll(fds, 2, -1);
+        bool broken = false;
+        if (ready > 0 && fds[1].revents != 0) {
+            char drained[64];
+            while (::read(wakePipe_[0], drained, sizeof drained) > 0) {
+            }
+        }
+        if (ready > 0 && fds[0].revents != 0)
+            broken = !readOnce(fd);
+        std::lock_guard lock(mutex_);
+        readerActive_ = false;
+        threadReading_ = false;
+        linkBroken_ = linkBroken_ || broken;
+        replied_.notify_all();
     }
+}
+
+bool DriverLink::readOnce(int fd)
+{
+    std::uint8_t buffer[16384];
+    ssize_t received;
+    do {
+        received = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return true;
+    if (received <= 0) {
+        log("server-ccid on %s closed the link", socketPath_.c_str());
+        return false;
+    }
+    decoder_.feed(ByteView(buffer, static_cast<std::size_t>(received)));
+    while (auto frame = decoder_.next()) {
+        if (!*frame) {
+            log("link from %s broken: %s", socketPath_.c_str(), frame->error().message.c_str());
+            return false;
+        }
+        onFrame(**frame);
+    }
+    return true;
 }
 
 void DriverLink::onFrame(const link::Frame& frame)
@@ -165,7 +211,7 @@ void DriverLink::onFrame(const link::Frame& frame)
         slot.lastHeard = Clock::now();
         if (ccid::commandStatusOf(message->specific[0]) != ccid::CommandStatus::TimeExtension)
             slot.reply = std::move(*message);
-        changed_.notify_all();
+        replied_.notify_all();
         return;
     }
     default: return;
@@ -202,7 +248,10 @@ void DriverLink::markDisconnected()
         std::lock_guard lock(writeMutex_);
         fd_ = -1;
     }
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    // No caller may be reading the socket when it closes (its number could be reused).
+    readFd_ = -1;
+    replied_.wait(lock, [this] { return !readerActive_; });
     welcomed_ = false;
     ++linkGeneration_;
     for (Slot& slot : slots_) {
@@ -212,6 +261,7 @@ void DriverLink::markDisconnected()
         }
     }
     changed_.notify_all();
+    replied_.notify_all();
 }
 
 bool DriverLink::writeAll(const Bytes& bytes)
@@ -246,26 +296,56 @@ Result<ccid::Message, std::string> DriverLink::exchange(ccid::Message command)
         slot.reply.reset();
         slot.lastHeard = Clock::now();
         generation = linkGeneration_;
+        ++waitingCallers_;
     }
     const bool sent = writeAll(link::encodeFrame(link::FrameKind::Bulk, ccid::encode(command)));
     std::unique_lock lock(mutex_);
     Slot& slot = slots_[command.slot];
+    auto finish = [&] {
+        slot.waiting = false;
+        --waitingCallers_;
+        lastExchange_ = Clock::now();
+        replied_.notify_all();
+    };
     while (sent) {
         if (slot.reply) {
-            slot.waiting = false;
             auto reply = std::move(*slot.reply);
             slot.reply.reset();
+            finish();
             return reply;
         }
-        if (linkGeneration_ != generation || stopping_)
+        if (linkGeneration_ != generation || stopping_ || linkBroken_)
             break;
         if (Clock::now() - slot.lastHeard >= kSilenceLimit) {
-            slot.waiting = false;
+            finish();
             return fail(std::string("server-ccid did not answer"));
         }
-        changed_.wait_until(lock, slot.lastHeard + kSilenceLimit);
+        if (!readerActive_ && readFd_ >= 0) {
+            // Take the reading turn: the reply wakes this thread itself.
+            readerActive_ = true;
+            const int fd = readFd_;
+            lock.unlock();
+            pollfd pfd{fd, POLLIN, 0};
+            const int ready = ::poll(&pfd, 1, kCallerPollMs);
+            const bool broken = ready > 0 && !readOnce(fd);
+            lock.lock();
+            readerActive_ = false;
+            if (broken) {
+                linkBroken_ = true;
+                const char wake = 1;
+                [[maybe_unused]] const ssize_t written = ::write(wakePipe_[1], &wake, 1);
+            }
+            replied_.notify_all();
+            continue;
+        }
+        if (threadReading_) {
+            // The link's thread sits in poll: it yields the turn when woken.
+            const char wake = 1;
+            [[maybe_unused]] const ssize_t written = ::write(wakePipe_[1], &wake, 1);
+        }
+        replied_.wait_until(lock, slot.lastHeard + kSilenceLimit);
     }
-    slot.waiting = false;
+    finish();
     return fail(std::string("the link to server-ccid dropped"));
 }
 

@@ -1,7 +1,10 @@
 // The driver's end of the link to server-ccid: one per reader.conf entry, shared by its slots.
-// A thread keeps the connection (and reconnects while the server is down), matches CCID replies
-// to the callers waiting for them, and turns NotifySlotChange into card events. Every call
-// from pcscd returns within a bounded time, whatever the server does.
+// A thread keeps the connection (and reconnects while the server is down) and turns
+// NotifySlotChange into card events. Replies go to the callers waiting for them; while
+// callers wait, one of them reads the socket itself (the others are handed their replies), so
+// that a reply wakes its caller directly instead of the link's thread, which then stays out
+// of the way until the link has been idle a moment. Every call from pcscd returns within a
+// bounded time, whatever the server does.
 #pragma once
 
 #include "vscard/ccid/ccid_wire.h"
@@ -58,6 +61,9 @@ private:
     void run();
     int connectToServer();
     void serve(int fd);
+    // One recv on the link and every whole frame in it handled; false when the link broke.
+    // Only the holder of the reading turn calls it, without mutex_.
+    bool readOnce(int fd);
     void onFrame(const link::Frame& frame);
     void onSlotChange(const Bytes& notification);
     void markDisconnected();
@@ -67,12 +73,24 @@ private:
     const std::string socketPath_;
     const unsigned slotCount_;
     std::mutex mutex_;
+    // Two conditions, so that a reply wakes only its caller, not pcscd's event threads (one
+    // per slot, each in waitForEvent): card events, connection changes, stopping.
     std::condition_variable changed_;
+    // Replies, connection changes, stopping: what exchange() waits for.
+    std::condition_variable replied_;
     std::vector<Slot> slots_;
     std::uint64_t linkGeneration_ = 0; // moves on with every connection that ends
     bool welcomed_ = false;
     bool stopping_ = false;
     std::uint8_t nextSeq_ = 0;
+    // The reading turn: who may recv on the link now (the link's thread or one caller).
+    bool readerActive_ = false;
+    bool threadReading_ = false; // the link's thread has the turn, blocked in poll
+    bool linkBroken_ = false;    // a caller's recv saw the link end
+    int waitingCallers_ = 0;
+    std::chrono::steady_clock::time_point lastExchange_;
+    link::FrameDecoder decoder_; // used only by the holder of the reading turn
+    int readFd_ = -1;
     int fd_ = -1;
     int wakePipe_[2] = {-1, -1};
     std::mutex writeMutex_;

@@ -1,4 +1,5 @@
 #include "client_session.h"
+#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
 #include "vscard/atr.h"
@@ -130,8 +131,8 @@ void ClientSession::send(MessageType type, std::uint32_t readerId, const Bytes& 
                                   << describe(Message{type, readerId, payload},
                                               trace::Direction::HostToClient);
     const Bytes wire = encodeMessage(type, readerId, payload);
-    // One write per message; Qt's buffer sends it without blocking the event loop.
-    socket_->write(reinterpret_cast<const char*>(wire.data()), static_cast<qint64>(wire.size()));
+    // One write per message, sent now; what the kernel cannot take waits in Qt's buffer.
+    writeNow(*socket_, wire);
     if (socket_->bytesToWrite() > limits_.maxWriteBacklog)
         drop(QStringLiteral("%1 bytes wait unread by the peer").arg(socket_->bytesToWrite()));
 }

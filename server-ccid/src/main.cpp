@@ -2,6 +2,7 @@
 #include "logging.h"
 #include "server.h"
 #include "server_options.h"
+#include "vscard/qt/event_loop.h"
 #include "vscard/qt/signal_handler.h"
 #include "vscard/qt/trace_filter.h"
 
@@ -11,6 +12,7 @@
 
 int main(int argc, char* argv[])
 {
+    vscard::preferQtEventLoop();
     QCoreApplication app(argc, argv);
     const auto commandLine = vscard::server::parseCommandLine(app.arguments());
     if (commandLine.exitMessage) {

@@ -1,4 +1,5 @@
 #include "pcsc_link.h"
+#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
 #include "vscard/qt/socket_reader.h"
@@ -197,8 +198,7 @@ void PcscLinkConnection::sendFrame(link::FrameKind kind, const Bytes& payload)
 void PcscLinkConnection::write(const Bytes& frame)
 {
     if (!closed_ && socket_)
-        socket_->write(reinterpret_cast<const char*>(frame.data()),
-                       static_cast<qint64>(frame.size()));
+        writeNow(*socket_, frame);
 }
 
 } // namespace vscard::server

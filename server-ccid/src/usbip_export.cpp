@@ -1,4 +1,5 @@
 #include "usbip_export.h"
+#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
 #include "vscard/qt/socket_reader.h"
@@ -242,8 +243,7 @@ void UsbipConnection::readerRemoved(int index)
 void UsbipConnection::write(const Bytes& bytes)
 {
     if (!stopped_ && socket_)
-        socket_->write(reinterpret_cast<const char*>(bytes.data()),
-                       static_cast<qint64>(bytes.size()));
+        writeNow(*socket_, bytes);
 }
 
 void UsbipConnection::drop(const QString& reason)

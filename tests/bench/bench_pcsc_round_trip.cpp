@@ -9,10 +9,13 @@
 #include "guest_vm.h"
 #include "pcsc_rig.h"
 
+#include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
 #include <QtTest>
+
+#include <memory>
 
 namespace {
 
@@ -24,13 +27,6 @@ bool portIsFree(quint16 port)
     return probe.listen(QHostAddress::LocalHost, port);
 }
 
-struct Run {
-    QString name;
-    double apdusPerSecond = 0;
-    double p50 = 0;
-    double p99 = 0;
-};
-
 } // namespace
 
 class BenchPcscRoundTrip : public QObject {
@@ -38,122 +34,146 @@ class BenchPcscRoundTrip : public QObject {
 
 private Q_SLOTS:
     void roundTrips_oursAgainstVpcd();
-
-private:
-    // bench-pcsc-load against one reader of the rig's pcscd.
-    bool measure(vscard::test::PcscRig& rig, const QString& reader, int count, Run& run);
-    vscard::bench::Report report_{"pcsc_round_trip"};
 };
 
-bool BenchPcscRoundTrip::measure(vscard::test::PcscRig& rig, const QString& reader, int count,
-                                 Run& run)
+namespace {
+
+// One configuration: its own private pcscd (and server or responder), measured in rounds.
+struct Config {
+    QString name;
+    QString reader;
+    int apdusPerRound = 0;
+    std::unique_ptr<vscard::test::PcscRig> rig;
+    std::vector<double> roundRates; // APDU/s of each round
+    std::vector<double> samples;    // every round trip, microseconds
+};
+
+// One round of bench-pcsc-load against the configuration's reader.
+bool measureRound(Config& config)
 {
-    const QString samples = rig.filePath("samples.txt");
+    const QString samples = config.rig->filePath("samples.txt");
     QProcess load;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    environment.insert("PCSCLITE_CSOCK_NAME", rig.pcscdSocket());
+    environment.insert("PCSCLITE_CSOCK_NAME", config.rig->pcscdSocket());
     environment.insert("BENCH_SAMPLES", samples);
     environment.remove("LD_PRELOAD");
     load.setProcessEnvironment(environment);
     load.setProcessChannelMode(QProcess::MergedChannels);
-    load.start(VSCARD_BENCH_PCSC_LOAD, {reader, QString::number(count), kApdu});
+    load.start(VSCARD_BENCH_PCSC_LOAD,
+               {config.reader, QString::number(config.apdusPerRound), kApdu});
     if (!load.waitForFinished(600000))
         return false;
     const QString output = QString::fromUtf8(load.readAll());
-    const auto match = QRegularExpression("RESULT apdus=(\\d+) seconds=([0-9.]+) p50_us=([0-9.]+) "
-                                          "p99_us=([0-9.]+)")
-                           .match(output);
+    const auto match = QRegularExpression("RESULT apdus=(\\d+) seconds=([0-9.]+)").match(output);
     if (!match.hasMatch()) {
-        qWarning().noquote() << run.name << ":" << output << rig.pcscdLog().right(2000);
+        qWarning().noquote() << config.name << ":" << output << config.rig->pcscdLog().right(2000);
         return false;
     }
-    run.apdusPerSecond = match.captured(1).toDouble() / match.captured(2).toDouble();
-    run.p50 = match.captured(3).toDouble();
-    run.p99 = match.captured(4).toDouble();
-    std::vector<double> values;
+    config.roundRates.push_back(match.captured(1).toDouble() / match.captured(2).toDouble());
     QFile file(samples);
     if (file.open(QIODevice::ReadOnly))
         for (const QByteArray& line : file.readAll().split('\n'))
             if (!line.isEmpty())
-                values.push_back(line.toDouble());
-    report_.samples(run.name, values);
-    report_.add(run.name, QJsonObject{{"apdus", count},
-                                      {"apdus_per_s", run.apdusPerSecond},
-                                      {"p50_us", run.p50},
-                                      {"p99_us", run.p99}});
+                config.samples.push_back(line.toDouble());
     return true;
 }
 
+double median(std::vector<double> values)
+{
+    return vscard::bench::percentile(std::move(values), 0.5);
+}
+
+} // namespace
+
+// All four configurations run side by side, in interleaved rounds: a noisy neighbour then
+// slows every configuration alike instead of one of them. APDU/s is the median of the rounds;
+// p50 and p99 are over every round trip.
 void BenchPcscRoundTrip::roundTrips_oursAgainstVpcd()
 {
     const bool full = vscard::bench::fullRun();
-    const int count = full ? 5000 : 300;
-    const int stockCount = full ? 200 : 25; // stock vpcd: ~40 ms per APDU
+    const int rounds = full ? 10 : 3;
+    const int perRound = full ? 1000 : 150;
+    const int stockPerRound = full ? 20 : 5; // stock vpcd: ~40 ms per APDU
     QTemporaryDir work;
     const QString database = work.filePath("db");
     QVERIFY(vscard::test::makeTestDatabase(database, "12345678").isEmpty());
+    auto quietRig = [] {
+        auto rig = std::make_unique<vscard::test::PcscRig>();
+        rig->pcscdDebug = false;
+        rig->serverTrace.clear();
+        return rig;
+    };
 
-    Run emulated{"server-ccid, emulated card"};
-    {
-        vscard::test::PcscRig rig;
-        rig.pcscdDebug = false;
-        rig.serverTrace.clear();
-        rig.extraServerArguments = {
-            "--card", QStringLiteral("emulated:db=\"sql:%1\" use_hw=no soft=(,Bench,CAC,,cert1)")
-                          .arg(database)};
-        QVERIFY2(rig.start(), qPrintable(rig.error()));
-        QVERIFY(measure(rig, "vscard 00 00", count, emulated));
-    }
-    Run client{"server-ccid, VSCard client"};
-    {
-        vscard::test::PcscRig rig;
-        rig.pcscdDebug = false;
-        rig.serverTrace.clear();
-        QVERIFY2(rig.start(), qPrintable(rig.error()));
-        QVERIFY(vscard::test::waitReady(
-            rig.startClient({"--quiet", "--reader", "Bench=" + vscard::test::kCacAtr})));
-        QVERIFY(measure(rig, "vscard 00 00", count, client));
-    }
-    auto vpcdRun = [&](Run& run, bool noDelay, int apdus) {
+    Config emulated{"server-ccid, emulated card", "vscard 00 00", perRound, quietRig(), {}, {}};
+    emulated.rig->extraServerArguments = {
+        "--card",
+        QStringLiteral("emulated:db=\"sql:%1\" use_hw=no soft=(,Bench,CAC,,cert1)").arg(database)};
+    QVERIFY2(emulated.rig->start(), qPrintable(emulated.rig->error()));
+
+    Config client{"server-ccid, VSCard client", "vscard 00 00", perRound, quietRig(), {}, {}};
+    QVERIFY2(client.rig->start(), qPrintable(client.rig->error()));
+    QVERIFY(vscard::test::waitReady(
+        client.rig->startClient({"--quiet", "--reader", "Bench=" + vscard::test::kCacAtr})));
+
+    auto vpcd = [&](Config& config, bool noDelay) {
         quint16 port = vscard::test::freeLoopbackPort();
         while (port == 65535 || !portIsFree(port + 1))
             port = vscard::test::freeLoopbackPort();
-        vscard::test::PcscRig rig;
-        rig.pcscdDebug = false;
-        rig.readerConf = QStringLiteral("FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME 127.0.0.1:0x%1\n"
-                                        "LIBPATH %2\nCHANNELID 0x%1\n")
-                             .arg(port, 4, 16, QLatin1Char('0'))
-                             .arg(VSCARD_VPCD_DRIVER);
+        config.rig->readerConf =
+            QStringLiteral("FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME 127.0.0.1:0x%1\n"
+                           "LIBPATH %2\nCHANNELID 0x%1\n")
+                .arg(port, 4, 16, QLatin1Char('0'))
+                .arg(VSCARD_VPCD_DRIVER);
         if (noDelay)
-            rig.pcscdPreload = VSCARD_BENCH_NODELAY;
-        QProcess* responder =
-            rig.startProgram(VSCARD_BENCH_VPCD_RESPONDER, {QString::number(port)}, "responder.log");
+            config.rig->pcscdPreload = VSCARD_BENCH_NODELAY;
+        QProcess* responder = config.rig->startProgram(VSCARD_BENCH_VPCD_RESPONDER,
+                                                       {QString::number(port)}, "responder.log");
         QVERIFY(responder && responder->waitForReadyRead(5000));
-        QVERIFY2(rig.start(false), qPrintable(rig.error()));
-        QVERIFY(measure(rig, "Virtual PCD 00 00", apdus, run));
+        QVERIFY2(config.rig->start(false), qPrintable(config.rig->error()));
     };
-    Run vpcdNoDelay{"vpcd, TCP_NODELAY forced"};
-    vpcdRun(vpcdNoDelay, true, count);
-    Run vpcdStock{"vpcd, stock"};
-    vpcdRun(vpcdStock, false, stockCount);
+    Config vpcdNoDelay{
+        "vpcd, TCP_NODELAY forced", "Virtual PCD 00 00", perRound, quietRig(), {}, {}};
+    vpcd(vpcdNoDelay, true);
+    Config vpcdStock{"vpcd, stock", "Virtual PCD 00 00", stockPerRound, quietRig(), {}, {}};
+    vpcd(vpcdStock, false);
 
-    std::printf("\nPC/SC round trips of '%s' (%d APDUs, stock vpcd %d), private pcscd\n",
-                qPrintable(kApdu), count, stockCount);
-    std::printf("  %-30s %10s %10s %10s %12s\n", "configuration", "APDU/s", "p50 us", "p99 us",
+    std::vector<Config*> configs{&emulated, &client, &vpcdNoDelay, &vpcdStock};
+    for (int round = 0; round < rounds; ++round)
+        for (Config* config : configs)
+            QVERIFY(measureRound(*config));
+
+    vscard::bench::Report report("pcsc_round_trip");
+    std::printf("\nPC/SC round trips of '%s', %d interleaved rounds of %d APDUs (stock vpcd %d)\n",
+                qPrintable(kApdu), rounds, perRound, stockPerRound);
+    std::printf("  %-28s %10s %10s %10s %12s\n", "configuration", "APDU/s", "p50 us", "p99 us",
                 "vs vpcd+ND");
-    for (const Run* run : {&emulated, &client, &vpcdNoDelay, &vpcdStock})
-        std::printf("  %-30s %10.0f %10.1f %10.1f %11.2fx\n", qPrintable(run->name),
-                    run->apdusPerSecond, run->p50, run->p99,
-                    run->apdusPerSecond / vpcdNoDelay.apdusPerSecond);
-    report_.target("(1a) emulated card in server-ccid vs vpcd+TCP_NODELAY, APDU/s",
-                   emulated.apdusPerSecond / vpcdNoDelay.apdusPerSecond, 1.2);
-    report_.target("(1b) VSCard client via server-ccid vs vpcd+TCP_NODELAY, APDU/s",
-                   client.apdusPerSecond / vpcdNoDelay.apdusPerSecond, 0.8);
-    report_.target("(1a) emulated card vs stock vpcd, APDU/s",
-                   emulated.apdusPerSecond / vpcdStock.apdusPerSecond, 100);
-    report_.target("(1b) VSCard client vs stock vpcd, APDU/s",
-                   client.apdusPerSecond / vpcdStock.apdusPerSecond, 100);
-    std::printf("  results: %s\n", qPrintable(report_.write()));
+    const double reference = median(vpcdNoDelay.roundRates);
+    for (const Config* config : configs) {
+        const double rate = median(config->roundRates);
+        const double p50 = vscard::bench::percentile(config->samples, 0.5);
+        const double p99 = vscard::bench::percentile(config->samples, 0.99);
+        std::printf("  %-28s %10.0f %10.1f %10.1f %11.2fx\n", qPrintable(config->name), rate, p50,
+                    p99, rate / reference);
+        QJsonArray rates;
+        for (double value : config->roundRates)
+            rates.append(value);
+        report.add(config->name, QJsonObject{{"apdus", static_cast<int>(config->samples.size())},
+                                             {"apdus_per_s", rate},
+                                             {"apdus_per_s_by_round", rates},
+                                             {"p50_us", p50},
+                                             {"p99_us", p99}});
+        report.samples(config->name, config->samples);
+    }
+    const double emulatedRate = median(emulated.roundRates);
+    const double clientRate = median(client.roundRates);
+    const double stockRate = median(vpcdStock.roundRates);
+    report.target("(1a) emulated card in server-ccid vs vpcd+TCP_NODELAY, APDU/s",
+                  emulatedRate / reference, 1.2);
+    report.target("(1b) VSCard client via server-ccid vs vpcd+TCP_NODELAY, APDU/s",
+                  clientRate / reference, 0.8);
+    report.target("(1a) emulated card vs stock vpcd, APDU/s", emulatedRate / stockRate, 100);
+    report.target("(1b) VSCard client vs stock vpcd, APDU/s", clientRate / stockRate, 100);
+    std::printf("  results: %s\n", qPrintable(report.write()));
 }
 
 QTEST_GUILESS_MAIN(BenchPcscRoundTrip)

@@ -3,6 +3,7 @@
 // bench_summary merges with the machine's description into one JSON file and a plot.
 #pragma once
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -79,6 +80,8 @@ public:
         if (file.open(QIODevice::WriteOnly))
             file.write(QJsonDocument(QJsonObject{{"bench", name_},
                                                  {"mode", fullRun() ? "full" : "smoke"},
+                                                 {"written", QDateTime::currentDateTimeUtc()
+                                                                 .toString(Qt::ISODate)},
                                                  {"results", results_},
                                                  {"targets", targets_},
                                                  {"notes", notes_},

@@ -1,4 +1,5 @@
 #include "host_link.h"
+#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
 #include "vscard/qt/socket_reader.h"
@@ -131,8 +132,7 @@ bool HostLink::send(MessageType type, std::uint32_t readerId, ByteView payload)
                                   << QString::fromStdString(trace::describeMessage(
                                          decoded, trace::Direction::ClientToHost));
     }
-    const qint64 written = socket_->write(reinterpret_cast<const char*>(message.data()),
-                                          static_cast<qint64>(message.size()));
+    const qint64 written = writeNow(*socket_, message);
     return written == static_cast<qint64>(message.size());
 }
 

@@ -6,6 +6,7 @@
 #include "logging.h"
 #include "pcsc_readers.h"
 #include "vscard/cacard/soft_cards.h"
+#include "vscard/qt/event_loop.h"
 #include "vscard/qt/signal_handler.h"
 #include "vscard/qt/trace_filter.h"
 #include "vscard_client.h"
@@ -64,6 +65,7 @@ bool addEmulatedCards(const ClientOptions& options, VscardClient& client)
 
 int main(int argc, char* argv[])
 {
+    vscard::preferQtEventLoop();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName("vscclient");
     const CommandLine commandLine = parseCommandLine(QCoreApplication::arguments());

@@ -1,5 +1,6 @@
 // vscard-test-card: a scripted VSCard client with deterministic test cards.
 #include "scripted_card_client.h"
+#include "vscard/qt/event_loop.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -10,6 +11,7 @@
 
 int main(int argc, char* argv[])
 {
+    vscard::preferQtEventLoop();
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.setApplicationDescription("A scripted VSCard client with deterministic test cards.\n"

@@ -1,4 +1,5 @@
 #include "scripted_card_client.h"
+#include "vscard/qt/socket_writer.h"
 
 #include "vscard/qt/endpoint.h"
 #include "vscard/trace.h"
@@ -54,7 +55,7 @@ bool ScriptedCardClient::start()
 void ScriptedCardClient::send(MessageType type, std::uint32_t readerId, const Bytes& payload)
 {
     const Bytes wire = encodeMessage(type, readerId, payload);
-    socket_->write(reinterpret_cast<const char*>(wire.data()), static_cast<qint64>(wire.size()));
+    writeNow(*socket_, wire);
 }
 
 void ScriptedCardClient::onReadyRead()
