@@ -66,12 +66,20 @@ static int readAll(int fd, uint8_t* data, size_t size)
     return 0;
 }
 
+/* One write per frame: a QEMU chardev without nodelay=on passes each write of the guest on as
+ * a TCP segment of its own, and Nagle's algorithm would hold a payload written after its header
+ * until the host's delayed ACK, 40 ms later. */
 static void sendFrame(char type, int stream, const uint8_t* data, size_t size)
 {
-    uint8_t header[kHeaderSize] = {(uint8_t)type, (uint8_t)(stream >> 8), (uint8_t)stream,
-                                   (uint8_t)(size >> 8), (uint8_t)size};
-    if (writeAll(channel, header, sizeof header) != 0 ||
-        (size > 0 && writeAll(channel, data, size) != 0))
+    static uint8_t frame[kHeaderSize + kMaxPayload];
+    frame[0] = (uint8_t)type;
+    frame[1] = (uint8_t)(stream >> 8);
+    frame[2] = (uint8_t)stream;
+    frame[3] = (uint8_t)(size >> 8);
+    frame[4] = (uint8_t)size;
+    if (size > 0)
+        memcpy(frame + kHeaderSize, data, size);
+    if (writeAll(channel, frame, kHeaderSize + size) != 0)
         die("writing to the channel");
 }
 
