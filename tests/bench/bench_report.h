@@ -78,15 +78,16 @@ public:
         const QString path = resultsDirectory() + "/" + name_ + ".json";
         QFile file(path);
         if (file.open(QIODevice::WriteOnly))
-            file.write(QJsonDocument(QJsonObject{{"bench", name_},
-                                                 {"mode", fullRun() ? "full" : "smoke"},
-                                                 {"written", QDateTime::currentDateTimeUtc()
-                                                                 .toString(Qt::ISODate)},
-                                                 {"results", results_},
-                                                 {"targets", targets_},
-                                                 {"notes", notes_},
-                                                 {"samples", samples_}})
-                           .toJson());
+            file.write(
+                QJsonDocument(
+                    QJsonObject{{"bench", name_},
+                                {"mode", fullRun() ? "full" : "smoke"},
+                                {"written", QDateTime::currentDateTimeUtc().toString(Qt::ISODate)},
+                                {"results", results_},
+                                {"targets", targets_},
+                                {"notes", notes_},
+                                {"samples", samples_}})
+                    .toJson());
         return path;
     }
 
