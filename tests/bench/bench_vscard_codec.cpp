@@ -2,6 +2,7 @@
 // side with the whole stream in one piece (the baseline): the cost of reassembly. Prints
 // figures; asserts only that every message came out. Smoke mode by default; set
 // VSCARD_BENCH_FULL=1 for a run long enough to compare machines.
+#include "bench_report.h"
 #include "hex_bytes.h"
 #include "vscard/vscard_wire.h"
 
@@ -71,6 +72,7 @@ void BenchVscardCodec::decoder_chunkSizes_throughputTable()
                 full ? "full" : "smoke");
     std::printf("%-28s %12s %10s %12s\n", "chunking", "msgs/s", "MB/s", "vs baseline");
     double baseline = 0;
+    vscard::bench::Report report("vscard_codec");
     const std::pair<const char*, std::size_t> cases[] = {
         {"64 KiB reads (baseline)", 65536},
         {"whole stream in one piece", stream.size()},
@@ -86,7 +88,12 @@ void BenchVscardCodec::decoder_chunkSizes_throughputTable()
             baseline = rate;
         std::printf("%-28s %12.0f %10.1f %11.2fx\n", name, rate, megabytes / figures.seconds,
                     rate / baseline);
+        report.add(name, QJsonObject{{"chunk_bytes", static_cast<double>(chunk)},
+                                     {"messages_per_s", rate},
+                                     {"mb_per_s", megabytes / figures.seconds},
+                                     {"vs_baseline", rate / baseline}});
     }
+    std::printf("  results: %s\n", qPrintable(report.write()));
 }
 
 QTEST_APPLESS_MAIN(BenchVscardCodec)
