@@ -1,9 +1,10 @@
 #include "client_session.h"
-#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
+#include "stream_listener.h"
 #include "vscard/atr.h"
 #include "vscard/qt/socket_reader.h"
+#include "vscard/qt/socket_writer.h"
 #include "vscard/trace.h"
 
 #include <QAbstractSocket>
@@ -112,12 +113,7 @@ void ClientSession::release()
     readers_.clear();
     if (socket_) {
         socket_->disconnect(this);
-        if (auto* tcp = qobject_cast<QAbstractSocket*>(socket_.data()))
-            tcp->abort();
-        else if (auto* local = qobject_cast<QLocalSocket*>(socket_.data()))
-            local->abort();
-        else
-            socket_->close();
+        abortSocket(socket_.data());
     }
     Q_EMIT finished();
 }

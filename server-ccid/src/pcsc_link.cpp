@@ -1,8 +1,9 @@
 #include "pcsc_link.h"
-#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
+#include "stream_listener.h"
 #include "vscard/qt/socket_reader.h"
+#include "vscard/qt/socket_writer.h"
 
 #include <QLocalSocket>
 
@@ -15,13 +16,6 @@ namespace {
 constexpr std::uint32_t kMaxDriverSlots = 256;
 // How often a command still waiting for its card gets a time extension.
 constexpr int kPulseMilliseconds = 1000;
-
-QString describeCcid(const Bytes& bytes)
-{
-    const auto message = ccid::parseMessage(bytes);
-    return message ? QString::fromStdString(ccid::describe(*message))
-                   : QString::fromStdString(message.error().message);
-}
 
 } // namespace
 
@@ -73,8 +67,8 @@ void PcscLinkConnection::close(const QString& reason)
                                 << "- connection dropped";
     closed_ = true;
     pulseTimer_.stop();
-    if (auto* local = qobject_cast<QLocalSocket*>(socket_.data()))
-        local->abort();
+    if (socket_)
+        abortSocket(socket_.data());
     Q_EMIT finished();
 }
 

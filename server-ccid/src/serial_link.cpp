@@ -30,13 +30,6 @@ std::optional<Bytes> gemaltoEscape(ByteView command)
     return std::nullopt; // 0x6A (firmware features) and the rest: not supported, as libccid allows
 }
 
-QString describeCcid(ByteView bytes)
-{
-    const auto message = ccid::parseMessage(bytes);
-    return message ? QString::fromStdString(ccid::describe(*message))
-                   : QString::fromStdString(message.error().message);
-}
-
 } // namespace
 
 std::optional<SerialProfile> serialProfile(const QString& name)

@@ -5,6 +5,7 @@
 #include <QLocalSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTimer>
 
 #include <sys/stat.h>
 
@@ -88,6 +89,27 @@ void onSocketClosed(QIODevice* socket, QObject* context, std::function<void()> c
         QObject::connect(tcp, &QAbstractSocket::disconnected, context, closed);
     else if (auto* local = qobject_cast<QLocalSocket*>(socket))
         QObject::connect(local, &QLocalSocket::disconnected, context, closed);
+}
+
+void abortSocket(QIODevice* socket)
+{
+    if (auto* tcp = qobject_cast<QAbstractSocket*>(socket))
+        tcp->abort();
+    else if (auto* local = qobject_cast<QLocalSocket*>(socket))
+        local->abort();
+    else
+        socket->close();
+}
+
+void closeAfterWrites(QIODevice* socket)
+{
+    socket->setParent(nullptr);
+    QTimer::singleShot(5000, socket, &QObject::deleteLater);
+    onSocketClosed(socket, socket, [socket] { socket->deleteLater(); });
+    if (auto* tcp = qobject_cast<QAbstractSocket*>(socket))
+        tcp->disconnectFromHost();
+    else if (auto* local = qobject_cast<QLocalSocket*>(socket))
+        local->disconnectFromServer();
 }
 
 } // namespace vscard::server

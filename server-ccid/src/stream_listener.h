@@ -42,5 +42,10 @@ private:
 
 // Calls `closed` once when the socket (a QTcpSocket or QLocalSocket) disconnects.
 void onSocketClosed(QIODevice* socket, QObject* context, std::function<void()> closed);
+// Drops the connection at once, unsent data included.
+void abortSocket(QIODevice* socket);
+// Closes the connection once what was written has gone; the socket, taken from its parent,
+// deletes itself then, or after 5 s if the peer never reads.
+void closeAfterWrites(QIODevice* socket);
 
 } // namespace vscard::server

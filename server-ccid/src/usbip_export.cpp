@@ -1,8 +1,9 @@
 #include "usbip_export.h"
-#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
+#include "stream_listener.h"
 #include "vscard/qt/socket_reader.h"
+#include "vscard/qt/socket_writer.h"
 
 #include <QAbstractSocket>
 #include <QLocalSocket>
@@ -13,13 +14,6 @@ namespace {
 
 constexpr std::uint32_t kBusNumber = 1;
 constexpr int kPulseMilliseconds = 1000;
-
-QString describeCcid(ByteView bytes)
-{
-    const auto message = ccid::parseMessage(bytes);
-    return message ? QString::fromStdString(ccid::describe(*message))
-                   : QString::fromStdString(message.error().message);
-}
 
 } // namespace
 
@@ -102,10 +96,7 @@ UsbipConnection::UsbipConnection(QIODevice* socket, QString peer, UsbipExport& e
 {
     socket->setParent(this);
     connect(socket, &QIODevice::readyRead, this, &UsbipConnection::onReadyRead);
-    if (auto* tcp = qobject_cast<QAbstractSocket*>(socket))
-        connect(tcp, &QAbstractSocket::disconnected, this, &UsbipConnection::onDisconnected);
-    else if (auto* local = qobject_cast<QLocalSocket*>(socket))
-        connect(local, &QLocalSocket::disconnected, this, &UsbipConnection::onDisconnected);
+    onSocketClosed(socket, this, [this] { onDisconnected(); });
     ReaderRegistry& registry = export_.registry();
     connect(&registry, &ReaderRegistry::cardInserted, this, &UsbipConnection::cardInserted);
     connect(&registry, &ReaderRegistry::cardRemoved, this, &UsbipConnection::cardRemoved);
@@ -267,25 +258,8 @@ void UsbipConnection::finish(bool graceful)
     }
     if (socket_) {
         socket_->disconnect(this);
-        auto* tcp = qobject_cast<QAbstractSocket*>(socket_.data());
-        auto* local = qobject_cast<QLocalSocket*>(socket_.data());
-        if (graceful) {
-            // The socket outlives this connection until the reply has gone, or 5 s.
-            QIODevice* socket = socket_.data();
-            socket->setParent(nullptr);
-            QTimer::singleShot(5000, socket, &QObject::deleteLater);
-            if (tcp) {
-                connect(tcp, &QAbstractSocket::disconnected, tcp, &QObject::deleteLater);
-                tcp->disconnectFromHost();
-            } else if (local) {
-                connect(local, &QLocalSocket::disconnected, local, &QObject::deleteLater);
-                local->disconnectFromServer();
-            }
-        } else if (tcp) {
-            tcp->abort();
-        } else if (local) {
-            local->abort();
-        }
+        // The socket outlives this connection until the reply has gone.
+        graceful ? closeAfterWrites(socket_.data()) : abortSocket(socket_.data());
     }
     Q_EMIT finished();
 }

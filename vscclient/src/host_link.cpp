@@ -1,8 +1,8 @@
 #include "host_link.h"
-#include "vscard/qt/socket_writer.h"
 
 #include "logging.h"
 #include "vscard/qt/socket_reader.h"
+#include "vscard/qt/socket_writer.h"
 #include "vscard/trace.h"
 
 #include <QLocalSocket>

@@ -1,7 +1,7 @@
 #include "scripted_card_client.h"
-#include "vscard/qt/socket_writer.h"
 
 #include "vscard/qt/endpoint.h"
+#include "vscard/qt/socket_writer.h"
 #include "vscard/trace.h"
 
 #include <QLocalSocket>
