@@ -44,15 +44,11 @@ void TestGuestQemu::initTestCase()
 
 void TestGuestQemu::emulatedCac_guestOpenscNamesListsAndSigns()
 {
-    GuestVm guest(
-        QStringLiteral("wait-card 60\n"
-                       "opensc-tool -n\n"
-                       "pkcs11-tool -O\n"
-                       "echo 'signed in a QEMU guest' > /tmp/data\n"
-                       "pkcs11-tool --login --pin %1 --sign --mechanism SHA256-RSA-PKCS "
-                       "--id 0001 -i /tmp/data -o /tmp/signature\n"
-                       "echo \"SIGNATURE $(od -An -tx1 -v /tmp/signature | tr -d ' \\n')\"\n")
-            .arg(kPin));
+    const QString signedText = "signed in a QEMU guest";
+    GuestVm guest("wait-card 60\n"
+                  "opensc-tool -n\n"
+                  "pkcs11-tool -O\n" +
+                  vscard::test::guestSignScript(kPin, signedText));
     QVERIFY2(guest.start(), qPrintable(guest.error()));
     QProcess client;
     client.setProcessChannelMode(QProcess::MergedChannels);
@@ -71,24 +67,9 @@ void TestGuestQemu::emulatedCac_guestOpenscNamesListsAndSigns()
     for (int i = 1; i <= 3; ++i)
         QVERIFY(output.contains(QStringLiteral("CN=vscard test %1").arg(i)));
 
-    const auto signature = QRegularExpression("SIGNATURE ([0-9a-f]+)").match(output);
-    QVERIFY2(signature.hasMatch() && signature.captured(1).size() == 512, qPrintable(output));
-    QFile file(work_.filePath("guest.sig"));
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write(QByteArray::fromHex(signature.captured(1).toLatin1()));
-    file.close();
-    QFile data(work_.filePath("data"));
-    QVERIFY(data.open(QIODevice::WriteOnly));
-    data.write("signed in a QEMU guest\n");
-    data.close();
-    QProcess verify;
-    verify.setProcessChannelMode(QProcess::MergedChannels);
-    verify.start("sh", {"-c", QStringLiteral("certutil -d sql:%1 -L -n cert1 -a | openssl x509 "
-                                             "-pubkey -noout > %2.pub && openssl dgst -sha256 "
-                                             "-verify %2.pub -signature %2 %3")
-                                  .arg(database_, file.fileName(), data.fileName())});
-    QVERIFY(verify.waitForFinished(30000));
-    QVERIFY2(verify.readAll().contains("Verified OK"), qPrintable(output));
+    const QString verified =
+        vscard::test::verifyGuestSignature(output, signedText, database_, work_.path());
+    QVERIFY2(verified.isEmpty(), qPrintable(verified + "\n" + output));
 }
 
 void TestGuestQemu::pcscPassthrough_guestGetsTheSameAtrAndAnswers_data()
@@ -150,14 +131,7 @@ void TestGuestQemu::pcscPassthrough_guestGetsTheSameAtrAndAnswers()
 // ReaderAdd clears what QEMU kept.
 void TestGuestQemu::cardEventsAndClientDeath_seenInTheGuest()
 {
-    GuestVm guest("wait-card 60\n"
-                  "last=x; changes=0; i=0\n"
-                  "while [ $i -lt 1200 ] && [ $changes -lt 5 ]; do\n"
-                  "  now=$(opensc-tool -l 2>/dev/null | grep -c '  Yes ')\n"
-                  "  if [ \"$now\" != \"$last\" ]; then echo \"STATE $now\"; last=$now; "
-                  "changes=$((changes + 1)); fi\n"
-                  "  i=$((i + 1)); sleep 0.1\n"
-                  "done\n");
+    GuestVm guest("wait-card 60\n" + vscard::test::watchCardStatesScript(5));
     QVERIFY2(guest.start(), qPrintable(guest.error()));
     auto startClient = [&](const QStringList& arguments) {
         auto client = std::make_unique<QProcess>();
@@ -166,19 +140,10 @@ void TestGuestQemu::cardEventsAndClientDeath_seenInTheGuest()
                       arguments + QStringList{"127.0.0.1", QString::number(guest.port())});
         return client;
     };
-    // The guest's state lines so far ("STATE 1": a card present, "STATE 0": none).
-    auto states = [&] {
-        return guest.console()
-            .split(QRegularExpression("[\r\n]+"))
-            .filter(QRegularExpression("^STATE \\d$"));
-    };
+    // The guest's state lines ("STATE 1": a card present, "STATE 0": none).
+    auto states = [&] { return vscard::test::guestStates(guest); };
     auto waitForState = [&](int count, const QString& state) {
-        for (int waited = 0; waited < 120000; waited += 200) {
-            if (states().size() >= count)
-                return states().size() == count && states().last() == state;
-            QTest::qWait(200);
-        }
-        return false;
+        return vscard::test::waitForGuestState(guest, count, state, 120000);
     };
     auto first = startClient(
         {"-e", QStringLiteral("db=\"sql:%1\" use_hw=no soft=(,Test,CAC,,cert1)").arg(database_)});

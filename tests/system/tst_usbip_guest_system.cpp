@@ -54,34 +54,24 @@ void TestUsbipGuest::importedReader_drivenByTheGuestsStockStack()
     QVERIFY(client);
     QTRY_VERIFY_WITH_TIMEOUT(rig.serverLog().contains("Test CAC"), 20000);
 
-    GuestVm guest(
-        QStringLiteral("/stream-mux guest 3240 /dev/vport0p1 2>/tmp/mux.log &\n"
-                       "sleep 0.5\n"
-                       "usbip list -r 127.0.0.1 2>/dev/null | grep -E '^ +1-'\n"
-                       "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED\n"
-                       "wait-card 60\n"
-                       "opensc-tool -l\n"
-                       "opensc-tool -n\n"
-                       "pkcs11-tool -O\n"
-                       "echo 'signed in a guest over USB/IP' > /tmp/data\n"
-                       "pkcs11-tool --login --pin %1 --sign --mechanism SHA256-RSA-PKCS --id 0001 "
-                       "-i /tmp/data -o /tmp/signature\n"
-                       "echo \"SIGNATURE $(od -An -tx1 -v /tmp/signature | tr -d ' \\n')\"\n"
-                       // The host removes and inserts the card while the guest watches.
-                       "last=x; changes=0; i=0\n"
-                       "while [ $i -lt 1200 ] && [ $changes -lt 3 ]; do\n"
-                       "  now=$(opensc-tool -l 2>/dev/null | grep -c '  Yes ')\n"
-                       "  if [ \"$now\" != \"$last\" ]; then echo \"STATE $now\"; last=$now; "
-                       "changes=$((changes + 1)); fi\n"
-                       "  i=$((i + 1)); sleep 0.1\n"
-                       "done\n"
-                       "usbip detach -p 0 && echo DETACHED\n"
-                       "sleep 2\n"
-                       "opensc-tool -l\n"
-                       "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED AGAIN\n"
-                       "wait-card 60\n"
-                       "opensc-tool -n\n")
-            .arg(kPin));
+    const QString signedText = "signed in a guest over USB/IP";
+    GuestVm guest(QStringLiteral("/stream-mux guest 3240 /dev/vport0p1 2>/tmp/mux.log &\n"
+                                 "sleep 0.5\n"
+                                 "usbip list -r 127.0.0.1 2>/dev/null | grep -E '^ +1-'\n"
+                                 "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED\n"
+                                 "wait-card 60\n"
+                                 "opensc-tool -l\n"
+                                 "opensc-tool -n\n"
+                                 "pkcs11-tool -O\n") +
+                  vscard::test::guestSignScript(kPin, signedText) +
+                  // The host removes and inserts the card while the guest watches.
+                  vscard::test::watchCardStatesScript(3) +
+                  "usbip detach -p 0 && echo DETACHED\n"
+                  "sleep 2\n"
+                  "opensc-tool -l\n"
+                  "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED AGAIN\n"
+                  "wait-card 60\n"
+                  "opensc-tool -n\n");
     guest.devices = {"-device",
                      "virtio-serial-pci",
                      "-chardev",
@@ -96,20 +86,9 @@ void TestUsbipGuest::importedReader_drivenByTheGuestsStockStack()
         "stream-mux.log");
     QVERIFY(mux);
 
-    auto states = [&] {
-        return guest.console()
-            .split(QRegularExpression("[\r\n]+"))
-            .filter(QRegularExpression("^STATE \\d$"));
-    };
+    auto states = [&] { return vscard::test::guestStates(guest); };
     auto waitForState = [&](int count, const QString& state) {
-        for (int waited = 0; waited < 240000; waited += 200) {
-            if (states().size() >= count)
-                return states().size() == count && states().last() == state;
-            if (guest.console().contains("VSCARD-GUEST-END"))
-                return false;
-            QTest::qWait(200);
-        }
-        return false;
+        return vscard::test::waitForGuestState(guest, count, state);
     };
     auto tell = [&](const QByteArray& command) {
         client->write(command + "\n");
@@ -138,22 +117,9 @@ void TestUsbipGuest::importedReader_drivenByTheGuestsStockStack()
     QVERIFY2(output.contains("ATTACHED AGAIN"), qPrintable(context));
     QVERIFY2(rig.serverLog().contains("reader 1-1 is free"), qPrintable(context));
 
-    const auto signature = QRegularExpression("SIGNATURE ([0-9a-f]+)").match(output);
-    QVERIFY2(signature.hasMatch() && signature.captured(1).size() == 512, qPrintable(context));
-    QFile file(work_.filePath("guest.sig"));
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write(QByteArray::fromHex(signature.captured(1).toLatin1()));
-    file.close();
-    QFile data(work_.filePath("data"));
-    QVERIFY(data.open(QIODevice::WriteOnly));
-    data.write("signed in a guest over USB/IP\n");
-    data.close();
-    const auto verified = rig.run(
-        "sh", {"-c", QStringLiteral("certutil -d sql:%1 -L -n cert1 -a | openssl x509 -pubkey "
-                                    "-noout > %2.pub && openssl dgst -sha256 -verify %2.pub "
-                                    "-signature %2 %3")
-                         .arg(database_, file.fileName(), data.fileName())});
-    QVERIFY2(verified.output.contains("Verified OK"), qPrintable(verified.output));
+    const QString verified =
+        vscard::test::verifyGuestSignature(output, signedText, database_, work_.path());
+    QVERIFY2(verified.isEmpty(), qPrintable(verified + "\n" + context));
 }
 
 QTEST_GUILESS_MAIN(TestUsbipGuest)

@@ -42,6 +42,73 @@ bool waitForListener(quint16 port, int timeoutMs)
     return false;
 }
 
+QString guestSignScript(const QString& pin, const QString& text)
+{
+    return QStringLiteral("echo '%2' > /tmp/data\n"
+                          "pkcs11-tool --login --pin %1 --sign --mechanism SHA256-RSA-PKCS "
+                          "--id 0001 -i /tmp/data -o /tmp/signature\n"
+                          "echo \"SIGNATURE $(od -An -tx1 -v /tmp/signature | tr -d ' \\n')\"\n")
+        .arg(pin, text);
+}
+
+QString verifyGuestSignature(const QString& output, const QString& text, const QString& database,
+                             const QString& workDir)
+{
+    const auto signature = QRegularExpression("SIGNATURE ([0-9a-f]+)").match(output);
+    if (!signature.hasMatch() || signature.captured(1).size() != 512)
+        return "no RSA-2048 signature in the guest's output";
+    const QDir dir(workDir);
+    QFile file(dir.filePath("guest.sig"));
+    QFile data(dir.filePath("guest.data"));
+    if (!file.open(QIODevice::WriteOnly) || !data.open(QIODevice::WriteOnly))
+        return "cannot write into " + workDir;
+    file.write(QByteArray::fromHex(signature.captured(1).toLatin1()));
+    file.close();
+    data.write((text + "\n").toUtf8());
+    data.close();
+    QProcess verify;
+    verify.setProcessChannelMode(QProcess::MergedChannels);
+    verify.start("sh", {"-c", QStringLiteral("certutil -d sql:%1 -L -n cert1 -a | openssl x509 "
+                                             "-pubkey -noout > %2.pub && openssl dgst -sha256 "
+                                             "-verify %2.pub -signature %2 %3")
+                                  .arg(database, file.fileName(), data.fileName())});
+    verify.waitForFinished(30000);
+    const QString said = QString::fromUtf8(verify.readAll());
+    return said.contains("Verified OK") ? QString() : "openssl: " + said;
+}
+
+QString watchCardStatesScript(int changes)
+{
+    return QStringLiteral("last=x; changes=0; i=0\n"
+                          "while [ $i -lt 1200 ] && [ $changes -lt %1 ]; do\n"
+                          "  now=$(opensc-tool -l 2>/dev/null | grep -c '  Yes ')\n"
+                          "  if [ \"$now\" != \"$last\" ]; then echo \"STATE $now\"; last=$now; "
+                          "changes=$((changes + 1)); fi\n"
+                          "  i=$((i + 1)); sleep 0.1\n"
+                          "done\n")
+        .arg(changes);
+}
+
+QStringList guestStates(const GuestVm& guest)
+{
+    return guest.console()
+        .split(QRegularExpression("[\r\n]+"))
+        .filter(QRegularExpression("^STATE \\d$"));
+}
+
+bool waitForGuestState(const GuestVm& guest, int count, const QString& state, int timeoutMs)
+{
+    for (int waited = 0; waited < timeoutMs; waited += 200) {
+        const QStringList states = guestStates(guest);
+        if (states.size() >= count)
+            return states.size() == count && states.last() == state;
+        if (guest.console().contains("VSCARD-GUEST-END"))
+            return false;
+        QTest::qWait(200);
+    }
+    return false;
+}
+
 GuestVm::GuestVm(QString commands) : commands_(std::move(commands)), port_(freeLoopbackPort())
 {
     devices = {

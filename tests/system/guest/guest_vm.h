@@ -17,6 +17,25 @@ quint16 freeLoopbackPort();
 // connection is closed again and QEMU given time to take the next one.
 bool waitForListener(quint16 port, int timeoutMs);
 
+// Guest script lines that sign `text` with the card's key 0001 (SHA256-RSA-PKCS through
+// pkcs11-tool) and print "SIGNATURE <hex>".
+QString guestSignScript(const QString& pin, const QString& text);
+// Checks a guest's "SIGNATURE <hex>" of `text` against cert1 of the NSS database with openssl;
+// empty when it verifies, else what went wrong. `workDir` holds the files openssl reads.
+QString verifyGuestSignature(const QString& output, const QString& text, const QString& database,
+                             const QString& workDir);
+// A guest script loop that prints "STATE n" (readers with a card) at each change, until
+// `changes` lines or 120 s.
+QString watchCardStatesScript(int changes);
+
+class GuestVm;
+// The "STATE n" lines a guest printed so far.
+QStringList guestStates(const GuestVm& guest);
+// Until the guest has printed `count` state lines (true if the last is `state` and no more
+// came), the guest ended, or the timeout.
+bool waitForGuestState(const GuestVm& guest, int count, const QString& state,
+                       int timeoutMs = 240000);
+
 class GuestVm {
 public:
     // commands: a shell script run by the guest's init once pcscd is up.
