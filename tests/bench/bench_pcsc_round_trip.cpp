@@ -78,11 +78,6 @@ bool measureRound(Config& config)
     return true;
 }
 
-double median(std::vector<double> values)
-{
-    return vscard::bench::percentile(std::move(values), 0.5);
-}
-
 } // namespace
 
 // All four configurations run side by side, in interleaved rounds: a noisy neighbour then
@@ -147,9 +142,9 @@ void BenchPcscRoundTrip::roundTrips_oursAgainstVpcd()
                 qPrintable(kApdu), rounds, perRound, stockPerRound);
     std::printf("  %-28s %10s %10s %10s %12s\n", "configuration", "APDU/s", "p50 us", "p99 us",
                 "vs vpcd+ND");
-    const double reference = median(vpcdNoDelay.roundRates);
+    const double reference = vscard::bench::median(vpcdNoDelay.roundRates);
     for (const Config* config : configs) {
-        const double rate = median(config->roundRates);
+        const double rate = vscard::bench::median(config->roundRates);
         const double p50 = vscard::bench::percentile(config->samples, 0.5);
         const double p99 = vscard::bench::percentile(config->samples, 0.99);
         std::printf("  %-28s %10.0f %10.1f %10.1f %11.2fx\n", qPrintable(config->name), rate, p50,
@@ -164,9 +159,9 @@ void BenchPcscRoundTrip::roundTrips_oursAgainstVpcd()
                                              {"p99_us", p99}});
         report.samples(config->name, config->samples);
     }
-    const double emulatedRate = median(emulated.roundRates);
-    const double clientRate = median(client.roundRates);
-    const double stockRate = median(vpcdStock.roundRates);
+    const double emulatedRate = vscard::bench::median(emulated.roundRates);
+    const double clientRate = vscard::bench::median(client.roundRates);
+    const double stockRate = vscard::bench::median(vpcdStock.roundRates);
     report.target("(1a) emulated card in server-ccid vs vpcd+TCP_NODELAY, APDU/s",
                   emulatedRate / reference, 1.2);
     report.target("(1b) VSCard client via server-ccid vs vpcd+TCP_NODELAY, APDU/s",

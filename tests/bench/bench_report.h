@@ -41,6 +41,11 @@ inline double percentile(std::vector<double> samples, double p)
     return samples[index];
 }
 
+inline double median(std::vector<double> samples)
+{
+    return percentile(std::move(samples), 0.5);
+}
+
 class Report {
 public:
     explicit Report(QString name) : name_(std::move(name)) {}

@@ -28,11 +28,6 @@ struct Run {
     std::vector<double> perSecond, p50, p99;
 };
 
-double median(std::vector<double> values)
-{
-    return vscard::bench::percentile(std::move(values), 0.5);
-}
-
 } // namespace
 
 class BenchSignatures : public QObject {
@@ -133,24 +128,25 @@ void BenchSignatures::signatures_stackAgainstNssFloor()
                 rounds, count, slowCount);
     std::printf("  %-36s %10s %10s %10s %10s\n", "configuration", "sig/s", "p50 ms", "p99 ms",
                 "cost");
-    const double floorRate = median(floor.perSecond);
+    const double floorRate = vscard::bench::median(floor.perSecond);
     for (const Run* run : runs) {
-        const double rate = median(run->perSecond);
+        const double rate = vscard::bench::median(run->perSecond);
         std::printf("  %-36s %10.1f %10.2f %10.2f %9.2fx\n", qPrintable(run->name), rate,
-                    median(run->p50) / 1000, median(run->p99) / 1000, floorRate / rate);
+                    vscard::bench::median(run->p50) / 1000, vscard::bench::median(run->p99) / 1000,
+                    floorRate / rate);
         QJsonArray rates;
         for (double value : run->perSecond)
             rates.append(value);
         report.add(run->name, QJsonObject{{"per_s", rate},
                                           {"per_s_by_round", rates},
-                                          {"p50_us", median(run->p50)},
-                                          {"p99_us", median(run->p99)}});
+                                          {"p50_us", vscard::bench::median(run->p50)},
+                                          {"p99_us", vscard::bench::median(run->p99)}});
     }
-    const double stackRate = median(stack.perSecond);
+    const double stackRate = vscard::bench::median(stack.perSecond);
     report.target("(2) cost of a signature through the stack vs the NSS floor",
                   floorRate / stackRate, 1.2, true);
     report.target("(2, stricter) the same against the RSA computation alone",
-                  median(compute.perSecond) / stackRate, 1.2, true);
+                  vscard::bench::median(compute.perSecond) / stackRate, 1.2, true);
     report.note("OpenSC's CAC driver sends 5 APDUs per signature (SELECT applet, SELECT file, "
                 "two chained parts, GET RESPONSE)");
     std::printf("  results: %s\n", qPrintable(report.write()));

@@ -112,14 +112,7 @@ std::uint32_t UsbipImporter::submitControl(std::uint8_t requestType, std::uint8_
     urb.endpoint = 0;
     urb.transferLength = length;
     urb.data = data;
-    urb.setup = {requestType,
-                 request,
-                 static_cast<std::uint8_t>(value),
-                 static_cast<std::uint8_t>(value >> 8),
-                 static_cast<std::uint8_t>(index),
-                 static_cast<std::uint8_t>(index >> 8),
-                 static_cast<std::uint8_t>(length),
-                 static_cast<std::uint8_t>(length >> 8)};
+    urb.setup = usbip::setupPacket(requestType, request, value, index, length);
     return submit(urb);
 }
 

@@ -49,14 +49,7 @@ struct Harness {
         urb.seqnum = nextSeqnum++;
         urb.direction = (type & 0x80) ? usbip::kDirIn : usbip::kDirOut;
         urb.transferLength = length;
-        urb.setup = {type,
-                     request,
-                     static_cast<std::uint8_t>(value),
-                     static_cast<std::uint8_t>(value >> 8),
-                     static_cast<std::uint8_t>(index),
-                     static_cast<std::uint8_t>(index >> 8),
-                     static_cast<std::uint8_t>(length),
-                     static_cast<std::uint8_t>(length >> 8)};
+        urb.setup = usbip::setupPacket(type, request, value, index, length);
         device->submit(urb);
         return urb.seqnum;
     }

@@ -110,6 +110,21 @@ struct UnlinkReply {
     std::int32_t status = 0;
 };
 
+// A control transfer's 8-byte SETUP packet (USB 2.0 9.3), little-endian fields.
+inline std::array<std::uint8_t, 8> setupPacket(std::uint8_t requestType, std::uint8_t request,
+                                               std::uint16_t value, std::uint16_t index,
+                                               std::uint16_t length)
+{
+    return {requestType,
+            request,
+            static_cast<std::uint8_t>(value),
+            static_cast<std::uint8_t>(value >> 8),
+            static_cast<std::uint8_t>(index),
+            static_cast<std::uint8_t>(index >> 8),
+            static_cast<std::uint8_t>(length),
+            static_cast<std::uint8_t>(length >> 8)};
+}
+
 Bytes encodeDevlistRequest();
 Bytes encodeImportRequest(const std::string& busId);
 Bytes encodeDevlistReply(const std::vector<Device>& devices);
