@@ -27,7 +27,11 @@ GracefulStop::GracefulStop(QObject* parent) : QObject(parent)
     notifier_ = new QSocketNotifier(signalPipe[1], QSocketNotifier::Read, this);
     connect(notifier_, &QSocketNotifier::activated, this, [this] {
         unsigned char number = 0;
-        if (::read(signalPipe[1], &number, 1) == 1)
+        if (::read(signalPipe[1], &number, 1) != 1)
+            return;
+        if (number == SIGHUP)
+            Q_EMIT reloadRequested();
+        else
             Q_EMIT stopRequested(number);
     });
     struct sigaction action = {};
@@ -42,6 +46,16 @@ GracefulStop::~GracefulStop()
 {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGHUP, SIG_DFL);
+}
+
+void GracefulStop::catchHangup()
+{
+    struct sigaction action = {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGHUP, &action, nullptr);
 }
 
 } // namespace vscard

@@ -3,6 +3,7 @@
 #include "server.h"
 #include "server_options.h"
 #include "vscard/qt/event_loop.h"
+#include "vscard/qt/service_manager.h"
 #include "vscard/qt/signal_handler.h"
 #include "vscard/qt/trace_filter.h"
 
@@ -22,19 +23,46 @@ int main(int argc, char* argv[])
     const auto& options = commandLine.options;
     if (options.list)
         return vscard::server::printReaderList(*options.pcscSocket);
+    if (options.printReaderConf) {
+        std::fputs(qPrintable(vscard::server::readerConf(options)), stdout);
+        return 0;
+    }
 
     qSetMessagePattern("server-ccid: %{if-warning}warning: %{endif}%{if-critical}error: %{endif}"
                        "%{message}");
     vscard::installTraceFilter(options.trace);
     vscard::server::Server server(options);
+    server.setInheritedSockets(vscard::service::takeInheritedSockets());
     if (const QString problem = server.start(); !problem.isEmpty()) {
         std::fprintf(stderr, "server-ccid: %s\n", qPrintable(problem));
         return 1;
     }
+    if (options.configFile)
+        qCInfo(lcServer).noquote() << "configuration read from" << *options.configFile;
+    // Ready once every socket listens: a unit ordered after this one finds them.
+    vscard::service::notify("READY=1\nSTATUS=" + server.describe().toUtf8());
+
     vscard::GracefulStop stop;
+    stop.catchHangup();
     QObject::connect(&stop, &vscard::GracefulStop::stopRequested, &app, [&app](int signal) {
         qCInfo(lcServer) << "stopping on signal" << signal;
+        vscard::service::notify("STOPPING=1");
         app.quit();
+    });
+    QObject::connect(&stop, &vscard::GracefulStop::reloadRequested, &app, [&app, &server] {
+        vscard::service::notify("RELOADING=1");
+        // The same command line over the file as it is now: the command line still wins.
+        const auto next = vscard::server::parseCommandLine(app.arguments());
+        if (next.exitMessage) {
+            qCWarning(lcServer).noquote()
+                << "reload refused, nothing changed:" << next.exitMessage->trimmed();
+        } else {
+            qCInfo(lcServer).noquote()
+                << "reloading" << next.options.configFile.value_or("(no configuration file)");
+            vscard::installTraceFilter(next.options.trace);
+            server.reload(next.options);
+        }
+        vscard::service::notify("READY=1\nSTATUS=" + server.describe().toUtf8());
     });
     return app.exec();
 }

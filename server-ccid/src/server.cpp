@@ -12,7 +12,9 @@
 
 #include <QLocalSocket>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 
 namespace vscard::server {
 
@@ -31,6 +33,11 @@ Server::~Server()
     delete usbipExport_;
 }
 
+void Server::setInheritedSockets(QList<service::InheritedSocket> sockets)
+{
+    inherited_ = std::move(sockets);
+}
+
 QString Server::start()
 {
     if (options_.pcap) {
@@ -42,39 +49,31 @@ QString Server::start()
     // Cards first: a card that cannot be made stops the server before it listens.
     if (const QString problem = startEmulatedCards(); !problem.isEmpty())
         return problem;
-    for (const Endpoint& endpoint : options_.listen) {
-        auto* listener = new StreamListener(endpoint, options_.socketMode, this);
-        if (const QString problem = listener->listen(); !problem.isEmpty())
+    for (const Endpoint& endpoint : options_.listen)
+        if (const QString problem = addClientListener(endpoint); !problem.isEmpty())
             return problem;
-        connect(listener, &StreamListener::accepted, this, &Server::acceptClient);
-        clientListeners_.append(listener);
-        qCInfo(lcServer).noquote()
-            << "accepting VSCard clients on" << listener->boundEndpoint().toString();
-    }
     if (options_.pcscSocket) {
         Endpoint endpoint;
         endpoint.kind = Endpoint::Kind::Unix;
         endpoint.path = *options_.pcscSocket;
-        driverListener_ = new StreamListener(endpoint, options_.socketMode, this);
-        if (const QString problem = driverListener_->listen(); !problem.isEmpty())
+        if (const QString problem = addDriverListener(endpoint); !problem.isEmpty())
             return problem;
-        connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
-        qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << endpoint.path;
     }
-    if (!options_.usbip.isEmpty()) {
-        ccid::UsbIdentity identity;
-        identity.vendorId = options_.usbVendorId;
-        identity.productId = options_.usbProductId;
-        usbipExport_ = new UsbipExport(registry_, identity, this);
-    }
-    for (const Endpoint& endpoint : options_.usbip) {
-        auto* listener = new StreamListener(endpoint, options_.socketMode, this);
-        if (const QString problem = listener->listen(); !problem.isEmpty())
+    for (const Endpoint& endpoint : options_.usbip)
+        if (const QString problem = addUsbipListener(endpoint); !problem.isEmpty())
             return QStringLiteral("--usbip %1").arg(problem);
-        connect(listener, &StreamListener::accepted, usbipExport_, &UsbipExport::accept);
-        usbipListeners_.append(listener);
-        qCInfo(lcUsbip).noquote() << "exporting the readers over USB/IP on"
-                                  << listener->boundEndpoint().toString();
+    // Inherited sockets that no option names: their unit's FileDescriptorName says what for.
+    while (!inherited_.isEmpty()) {
+        const service::InheritedSocket socket = inherited_.first();
+        QString problem;
+        if (socket.name == QLatin1String("pcsc") && !driverListener_)
+            problem = addDriverListener(socket.endpoint, true);
+        else if (socket.name == QLatin1String("usbip"))
+            problem = addUsbipListener(socket.endpoint, true);
+        else
+            problem = addClientListener(socket.endpoint, true);
+        if (!problem.isEmpty())
+            return problem;
     }
     for (const auto& option : options_.serialLinks) {
         auto* link = new SerialLink(option.path, *serialProfile(option.profile), registry_,
@@ -83,6 +82,168 @@ QString Server::start()
             return problem;
     }
     return {};
+}
+
+namespace {
+
+QString describeListener(const StreamListener& listener)
+{
+    return listener.boundEndpoint().toString() +
+           (listener.adopted() ? QStringLiteral(" (from the service manager)") : QString());
+}
+
+} // namespace
+
+Result<StreamListener*, QString> Server::openListener(const Endpoint& endpoint, bool adoptAny)
+{
+    auto* listener = new StreamListener(endpoint, options_.socketMode, this);
+    const auto inherited =
+        std::find_if(inherited_.begin(), inherited_.end(), [&](const auto& socket) {
+            return service::sameEndpoint(socket.endpoint, endpoint);
+        });
+    QString problem;
+    if (inherited != inherited_.end()) {
+        problem = listener->adopt(inherited->fd);
+        inherited_.erase(inherited);
+    } else if (adoptAny) {
+        problem = QStringLiteral("%1: no inherited socket there").arg(endpoint.toString());
+    } else {
+        problem = listener->listen();
+    }
+    if (!problem.isEmpty()) {
+        delete listener;
+        return fail(problem);
+    }
+    return listener;
+}
+
+QString Server::addClientListener(const Endpoint& endpoint, bool adoptAny)
+{
+    auto listener = openListener(endpoint, adoptAny);
+    if (!listener)
+        return listener.error();
+    connect(*listener, &StreamListener::accepted, this, &Server::acceptClient);
+    clientListeners_.append(*listener);
+    qCInfo(lcServer).noquote() << "accepting VSCard clients on" << describeListener(**listener);
+    return {};
+}
+
+QString Server::addDriverListener(const Endpoint& endpoint, bool adoptAny)
+{
+    auto listener = openListener(endpoint, adoptAny);
+    if (!listener)
+        return listener.error();
+    driverListener_ = *listener;
+    connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
+    qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << describeListener(*driverListener_);
+    return {};
+}
+
+QString Server::addUsbipListener(const Endpoint& endpoint, bool adoptAny)
+{
+    if (!usbipExport_) {
+        ccid::UsbIdentity identity;
+        identity.vendorId = options_.usbVendorId;
+        identity.productId = options_.usbProductId;
+        usbipExport_ = new UsbipExport(registry_, identity, this);
+    }
+    auto listener = openListener(endpoint, adoptAny);
+    if (!listener)
+        return listener.error();
+    connect(*listener, &StreamListener::accepted, usbipExport_, &UsbipExport::accept);
+    usbipListeners_.append(*listener);
+    qCInfo(lcUsbip).noquote() << "exporting the readers over USB/IP on"
+                              << describeListener(**listener);
+    return {};
+}
+
+namespace {
+
+bool listsEndpoint(const QList<Endpoint>& endpoints, const Endpoint& endpoint)
+{
+    return std::any_of(endpoints.begin(), endpoints.end(), [&](const Endpoint& candidate) {
+        return service::sameEndpoint(candidate, endpoint);
+    });
+}
+
+// Closes the listeners the new configuration leaves out (the connections they accepted live
+// on: sessions own their sockets) and opens the ones it adds.
+void syncListeners(QList<StreamListener*>& listeners, const QList<Endpoint>& wanted,
+                   const char* what, const std::function<QString(const Endpoint&)>& add)
+{
+    for (StreamListener* listener : QList<StreamListener*>(listeners)) {
+        if (listener->adopted() || listsEndpoint(wanted, listener->endpoint()))
+            continue;
+        qCInfo(lcServer).noquote()
+            << "reload: no longer" << what << "on" << listener->boundEndpoint().toString();
+        listeners.removeOne(listener);
+        delete listener;
+    }
+    for (const Endpoint& endpoint : wanted) {
+        const bool open = std::any_of(listeners.begin(), listeners.end(), [&](auto* listener) {
+            return service::sameEndpoint(listener->endpoint(), endpoint);
+        });
+        if (open)
+            continue;
+        if (const QString problem = add(endpoint); !problem.isEmpty())
+            qCWarning(lcServer).noquote() << "reload:" << problem;
+    }
+}
+
+QString endpointList(const QList<Endpoint>& endpoints)
+{
+    QStringList names;
+    for (const Endpoint& endpoint : endpoints)
+        names << endpoint.toString();
+    return names.join(", ");
+}
+
+} // namespace
+
+void Server::reload(const ServerOptions& next)
+{
+    syncListeners(clientListeners_, next.listen, "accepting VSCard clients",
+                  [this](const Endpoint& endpoint) { return addClientListener(endpoint); });
+    syncListeners(usbipListeners_, next.usbip, "exporting over USB/IP",
+                  [this](const Endpoint& endpoint) { return addUsbipListener(endpoint); });
+    options_.listen = next.listen;
+    options_.usbip = next.usbip;
+    options_.trace = next.trace;
+    QStringList waiting;
+    const auto differs = [&](bool different, const char* name) {
+        if (different)
+            waiting << QString::fromLatin1(name);
+    };
+    differs(next.socketMode != options_.socketMode, "socket-mode");
+    differs(next.maxReaders != options_.maxReaders, "max-readers");
+    differs(next.pcscSocket != options_.pcscSocket, "pcsc-socket");
+    differs(next.pcscName != options_.pcscName, "pcsc-name");
+    QStringList serialBefore, serialAfter;
+    for (const auto& link : options_.serialLinks)
+        serialBefore << link.path + ':' + link.profile;
+    for (const auto& link : next.serialLinks)
+        serialAfter << link.path + ':' + link.profile;
+    differs(serialBefore != serialAfter, "serial-link");
+    differs(next.usbVendorId != options_.usbVendorId || next.usbProductId != options_.usbProductId,
+            "usb-id");
+    differs(next.emulatedCards != options_.emulatedCards, "card");
+    differs(next.stateDirectory != options_.stateDirectory, "state-dir");
+    differs(next.pinTries != options_.pinTries, "pin-tries");
+    differs(next.pcap != options_.pcap, "pcap");
+    if (!waiting.isEmpty())
+        qCWarning(lcServer).noquote()
+            << "reload: changed but applied only at the next start:" << waiting.join(", ");
+}
+
+QString Server::describe() const
+{
+    QList<Endpoint> clients = boundEndpoints();
+    QString text = QStringLiteral("VSCard clients on %1").arg(endpointList(clients));
+    if (driverListener_)
+        text += QStringLiteral("; pcscd driver on %1").arg(driverListener_->endpoint().toString());
+    if (!usbipListeners_.isEmpty())
+        text += QStringLiteral("; USB/IP on %1").arg(endpointList(boundUsbipEndpoints()));
+    return text;
 }
 
 QString Server::startEmulatedCards()

@@ -4,6 +4,7 @@
 #include "reader_registry.h"
 #include "server_options.h"
 #include "vscard/ccid/usbmon_capture.h"
+#include "vscard/qt/service_manager.h"
 
 #include <QList>
 #include <QObject>
@@ -22,14 +23,31 @@ public:
     explicit Server(ServerOptions options, QObject* parent = nullptr);
     ~Server() override;
 
+    // Socket activation: listening sockets the service manager bound. start() adopts each one
+    // whose address is a --listen, --pcsc-socket or --usbip endpoint instead of binding it,
+    // then the others by their FileDescriptorName: "pcsc" (the driver's socket), "usbip", or
+    // anything else for VSCard clients.
+    void setInheritedSockets(QList<service::InheritedSocket> sockets);
     // Starts every listener; an empty string on success, else what failed.
     QString start();
+    // A new configuration (SIGHUP): applies what can change without dropping anybody, the
+    // VSCard and USB/IP endpoints (new ones opened, dropped ones closed, their connections
+    // kept; sockets of the service manager stay), and logs every other difference as waiting
+    // for a restart.
+    void reload(const ServerOptions& next);
+    // One line for the service manager's STATUS=: where this server listens.
+    QString describe() const;
     QList<Endpoint> boundEndpoints() const;
     QList<Endpoint> boundUsbipEndpoints() const;
     ReaderRegistry& registry() { return registry_; }
 
 private:
     QString startEmulatedCards();
+    // A listener on ENDPOINT, adopting an inherited socket that listens there if there is one.
+    Result<StreamListener*, QString> openListener(const Endpoint& endpoint, bool adoptAny = false);
+    QString addClientListener(const Endpoint& endpoint, bool adoptAny = false);
+    QString addUsbipListener(const Endpoint& endpoint, bool adoptAny = false);
+    QString addDriverListener(const Endpoint& endpoint, bool adoptAny = false);
     void acceptClient(QIODevice* socket, const QString& peer);
     void acceptDriver(QIODevice* socket, const QString& peer);
 
@@ -40,6 +58,7 @@ private:
     QList<StreamListener*> usbipListeners_;
     StreamListener* driverListener_ = nullptr;
     UsbipExport* usbipExport_ = nullptr;
+    QList<service::InheritedSocket> inherited_;
 };
 
 // --list: asks a running server and prints its answer. Returns the exit code.

@@ -1,9 +1,11 @@
 #include "server_options.h"
 
 #include "serial_link.h"
+#include "vscard/qt/config_file.h"
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
+#include <QFile>
 #include <QRegularExpression>
 
 namespace vscard::server {
@@ -11,6 +13,7 @@ namespace vscard::server {
 namespace {
 
 const char* const kDefaultListen = "tcp:127.0.0.1:2001";
+const char* const kDefaultConfig = VSCARD_SYSCONFDIR "/vscard/server-ccid.conf";
 
 CommandLine failWith(const QString& message)
 {
@@ -20,11 +23,9 @@ CommandLine failWith(const QString& message)
     return result;
 }
 
-} // namespace
-
-CommandLine parseCommandLine(const QStringList& arguments)
+// The options, added to `parser`; returns them all.
+QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
 {
-    QCommandLineParser parser;
     parser.setApplicationDescription(
         "A virtual CCID smart-card reader fed by VSCard clients (libcacard's vscclient, vscard's\n"
         "vscclient, anything that speaks QEMU's ccid-card-passthru protocol), shown to the local\n"
@@ -106,21 +107,59 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "list",
         "Ask the server running on --pcsc-socket which reader sits in which PC/SC slot, print "
         "it and exit.");
-    parser.addOptions({helpOption, versionOption, listenOption, socketModeOption, maxReadersOption,
-                       pcscSocketOption, pcscNameOption, serialLinkOption, usbipOption, usbIdOption,
-                       cardOption, stateDirOption, pinTriesOption, traceOption, pcapOption,
-                       listOption});
+    const QCommandLineOption configOption(
+        "config",
+        QStringLiteral("Read options from FILE first, one per line as 'name = value' with the "
+                       "long option names above; the command line wins. SIGHUP reads it "
+                       "again. Default: %1 when it exists; '' reads none.")
+            .arg(kDefaultConfig),
+        "FILE");
+    const QCommandLineOption printReaderConfOption(
+        "print-reader-conf",
+        "Print the pcscd reader.conf entry for the driver and these options (--pcsc-socket, "
+        "--pcsc-name, --max-readers) and exit.");
+    const QList<QCommandLineOption> options{
+        helpOption,       versionOption,  listenOption,         socketModeOption, maxReadersOption,
+        pcscSocketOption, pcscNameOption, serialLinkOption,     usbipOption,      usbIdOption,
+        cardOption,       stateDirOption, pinTriesOption,       traceOption,      pcapOption,
+        configOption,     listOption,     printReaderConfOption};
+    parser.addOptions(options);
+    return options;
+}
 
-    if (!parser.parse(arguments))
-        return failWith(parser.errorText());
+} // namespace
+
+CommandLine parseCommandLine(const QStringList& arguments)
+{
+    // First the command line alone: help, version, which file to read, what it sets itself.
+    QCommandLineParser commandLine;
+    const QList<QCommandLineOption> all = addOptions(commandLine);
+    if (!commandLine.parse(arguments))
+        return failWith(commandLine.errorText());
     CommandLine result;
-    if (parser.isSet(helpOption)) {
+    QStringList effective = arguments;
+    const QString configFile =
+        commandLine.isSet("config") ? commandLine.value("config") : QString(kDefaultConfig);
+    if (!configFile.isEmpty() && (commandLine.isSet("config") || QFile::exists(configFile))) {
+        const auto entries = readConfigFile(
+            configFile, {all, {"help", "version", "config", "list", "print-reader-conf"}});
+        if (!entries)
+            return failWith(entries.error());
+        effective = mergeConfigEntries(
+            arguments, *entries, [&](const QString& name) { return commandLine.isSet(name); });
+        result.options.configFile = configFile;
+    }
+    QCommandLineParser parser;
+    addOptions(parser);
+    if (!parser.parse(effective))
+        return failWith(parser.errorText());
+    if (parser.isSet("help")) {
         // The usage line names the program, not the path it was started by.
         result.exitMessage =
             parser.helpText().replace(QRegularExpression("^Usage: \\S+"), "Usage: server-ccid");
         return result;
     }
-    if (parser.isSet(versionOption)) {
+    if (parser.isSet("version")) {
         result.exitMessage = QStringLiteral("server-ccid %1\n").arg(VSCARD_VERSION_STRING);
         return result;
     }
@@ -130,7 +169,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
 
     ServerOptions& options = result.options;
     const QStringList listens =
-        parser.isSet(listenOption) ? parser.values(listenOption) : QStringList{kDefaultListen};
+        parser.isSet("listen") ? parser.values("listen") : QStringList{kDefaultListen};
     for (const QString& spec : listens) {
         auto endpoint = Endpoint::parse(spec);
         if (!endpoint)
@@ -138,18 +177,18 @@ CommandLine parseCommandLine(const QStringList& arguments)
         options.listen.append(*endpoint);
     }
     bool ok = false;
-    options.socketMode = parser.value(socketModeOption).toInt(&ok, 8);
+    options.socketMode = parser.value("socket-mode").toInt(&ok, 8);
     if (!ok || options.socketMode < 0 || options.socketMode > 0777)
         return failWith(QStringLiteral("--socket-mode %1: expected an octal mode such as 0660")
-                            .arg(parser.value(socketModeOption)));
-    options.maxReaders = parser.value(maxReadersOption).toInt(&ok);
+                            .arg(parser.value("socket-mode")));
+    options.maxReaders = parser.value("max-readers").toInt(&ok);
     if (!ok || options.maxReaders < 1 || options.maxReaders > 256)
         return failWith(QStringLiteral("--max-readers %1: expected a number from 1 to 256")
-                            .arg(parser.value(maxReadersOption)));
-    if (parser.isSet(pcscSocketOption))
-        options.pcscSocket = parser.value(pcscSocketOption);
-    options.pcscName = parser.value(pcscNameOption);
-    for (const QString& spec : parser.values(serialLinkOption)) {
+                            .arg(parser.value("max-readers")));
+    if (parser.isSet("pcsc-socket"))
+        options.pcscSocket = parser.value("pcsc-socket");
+    options.pcscName = parser.value("pcsc-name");
+    for (const QString& spec : parser.values("serial-link")) {
         const int colon = spec.lastIndexOf(QLatin1Char(':'));
         ServerOptions::SerialLinkOption link{spec, QStringLiteral("GemPCTwin")};
         if (colon > 0) {
@@ -164,7 +203,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
         link.profile = profile->name;
         options.serialLinks.append(link);
     }
-    for (const QString& spec : parser.values(usbipOption)) {
+    for (const QString& spec : parser.values("usbip")) {
         auto endpoint = Endpoint::parse(spec);
         if (!endpoint)
             return failWith(QStringLiteral("--usbip %1").arg(endpoint.error()));
@@ -172,31 +211,50 @@ CommandLine parseCommandLine(const QStringList& arguments)
     }
     static const QRegularExpression usbIdPattern(
         QStringLiteral("^([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{1,4})$"));
-    const auto usbId = usbIdPattern.match(parser.value(usbIdOption));
+    const auto usbId = usbIdPattern.match(parser.value("usb-id"));
     if (!usbId.hasMatch())
         return failWith(QStringLiteral("--usb-id %1: expected VID:PID in hexadecimal, such as "
                                        "08e6:4433")
-                            .arg(parser.value(usbIdOption)));
+                            .arg(parser.value("usb-id")));
     options.usbVendorId = static_cast<std::uint16_t>(usbId.captured(1).toUInt(nullptr, 16));
     options.usbProductId = static_cast<std::uint16_t>(usbId.captured(2).toUInt(nullptr, 16));
-    for (const QString& card : parser.values(cardOption)) {
+    for (const QString& card : parser.values("card")) {
         if (!card.startsWith(QLatin1String("emulated:")))
             return failWith(QStringLiteral("--card %1: expected emulated:OPTIONS").arg(card));
         options.emulatedCards.append(card.mid(9));
     }
-    if (parser.isSet(stateDirOption))
-        options.stateDirectory = parser.value(stateDirOption);
-    options.pinTries = parser.value(pinTriesOption).toUInt(&ok);
+    if (parser.isSet("state-dir"))
+        options.stateDirectory = parser.value("state-dir");
+    options.pinTries = parser.value("pin-tries").toUInt(&ok);
     if (!ok || options.pinTries < 1 || options.pinTries > 15)
         return failWith(QStringLiteral("--pin-tries %1: expected a number from 1 to 15")
-                            .arg(parser.value(pinTriesOption)));
-    options.trace = parser.value(traceOption);
-    if (parser.isSet(pcapOption))
-        options.pcap = parser.value(pcapOption);
-    options.list = parser.isSet(listOption);
+                            .arg(parser.value("pin-tries")));
+    options.trace = parser.value("trace");
+    if (parser.isSet("pcap"))
+        options.pcap = parser.value("pcap");
+    options.list = parser.isSet("list");
     if (options.list && !options.pcscSocket)
         return failWith(QStringLiteral("--list needs --pcsc-socket PATH"));
+    options.printReaderConf = parser.isSet("print-reader-conf");
+    if (options.printReaderConf && !options.pcscSocket)
+        return failWith(QStringLiteral("--print-reader-conf needs --pcsc-socket PATH"));
     return result;
+}
+
+QString readerConf(const ServerOptions& options)
+{
+    // The driver offers 1 to 16 PC/SC slots (pcscd's limit); as many as readers may exist.
+    const int slots = std::clamp(options.maxReaders, 1, 16);
+    return QStringLiteral("# pcscd reader configuration for server-ccid's driver (server-ccid "
+                          "--print-reader-conf):\n"
+                          "# one file in %1, pcscd reads them all when it starts.\n"
+                          "FRIENDLYNAME \"%2\"\n"
+                          "DEVICENAME %3:slots=%4\n"
+                          "LIBPATH %5\n")
+        .arg(QStringLiteral(VSCARD_READER_CONF_DIR), options.pcscName,
+             options.pcscSocket.value_or(QString()))
+        .arg(slots)
+        .arg(QStringLiteral(VSCARD_IFD_DRIVER_PATH));
 }
 
 } // namespace vscard::server

@@ -31,6 +31,8 @@ struct ServerOptions {
     QString trace;
     std::optional<QString> pcap;
     bool list = false;
+    bool printReaderConf = false;      // --print-reader-conf
+    std::optional<QString> configFile; // the configuration file that was read, if any
 };
 
 struct CommandLine {
@@ -40,7 +42,11 @@ struct CommandLine {
     int exitCode = 0;
 };
 
-// Parses the arguments (argv[0] included). Never exits the process.
+// Parses the arguments (argv[0] included) over the configuration file (--config, else the
+// default one when it exists): the command line wins. Never exits the process.
 CommandLine parseCommandLine(const QStringList& arguments);
+
+// --print-reader-conf: the pcscd reader.conf entry for the driver and these options.
+QString readerConf(const ServerOptions& options);
 
 } // namespace vscard::server

@@ -7,7 +7,14 @@
 #include <QTcpSocket>
 #include <QTimer>
 
+#include <QSocketNotifier>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace vscard::server {
 
@@ -20,6 +27,47 @@ StreamListener::~StreamListener()
 {
     if (local_)
         QLocalServer::removeServer(endpoint_.path);
+    if (inheritedFd_ >= 0)
+        ::close(inheritedFd_);
+}
+
+QString StreamListener::adopt(int fd)
+{
+    adopted_ = true;
+    if (endpoint_.kind == Endpoint::Kind::Tcp) {
+        tcp_ = new QTcpServer(this);
+        if (!tcp_->setSocketDescriptor(fd))
+            return QStringLiteral("%1 (inherited): %2")
+                .arg(endpoint_.toString(), tcp_->errorString());
+        connect(tcp_, &QTcpServer::newConnection, this, &StreamListener::acceptTcp);
+        return {};
+    }
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return QStringLiteral("%1 (inherited): %2")
+            .arg(endpoint_.toString(), QString::fromLocal8Bit(std::strerror(errno)));
+    inheritedFd_ = fd;
+    inheritedUnix_ = new QSocketNotifier(fd, QSocketNotifier::Read, this);
+    connect(inheritedUnix_, &QSocketNotifier::activated, this,
+            &StreamListener::acceptInheritedUnix);
+    return {};
+}
+
+void StreamListener::acceptInheritedUnix()
+{
+    static quint64 counter = 0;
+    for (;;) {
+        const int connection = ::accept4(inheritedFd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (connection < 0)
+            return; // EAGAIN: all taken; anything else: the next readiness tells again
+        auto* socket = new QLocalSocket(this);
+        if (!socket->setSocketDescriptor(connection)) {
+            ::close(connection);
+            delete socket;
+            continue;
+        }
+        Q_EMIT accepted(socket, QStringLiteral("unix:%1#%2").arg(endpoint_.path).arg(++counter));
+    }
 }
 
 QString StreamListener::listen()

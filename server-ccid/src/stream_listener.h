@@ -10,6 +10,7 @@
 
 class QTcpServer;
 class QLocalServer;
+class QSocketNotifier;
 
 namespace vscard::server {
 
@@ -23,6 +24,12 @@ public:
 
     // An empty string when listening, else why not.
     QString listen();
+    // Listens on a socket the service manager bound and handed over (socket activation)
+    // instead of binding one; the socket file, if any, stays the service manager's.
+    QString adopt(int fd);
+    // The endpoint it was asked for (for an inherited socket, where that listens).
+    const Endpoint& endpoint() const { return endpoint_; }
+    bool adopted() const { return adopted_; }
     // The endpoint as bound (a TCP port of 0 becomes the real one).
     Endpoint boundEndpoint() const;
 
@@ -33,11 +40,17 @@ Q_SIGNALS:
 private:
     void acceptTcp();
     void acceptLocal();
+    void acceptInheritedUnix();
 
     Endpoint endpoint_;
     int unixMode_;
     QTcpServer* tcp_ = nullptr;
     QLocalServer* local_ = nullptr;
+    // An inherited Unix socket is served by hand: QLocalServer deletes its socket file when
+    // it closes, and that file belongs to the service manager.
+    QSocketNotifier* inheritedUnix_ = nullptr;
+    int inheritedFd_ = -1;
+    bool adopted_ = false;
 };
 
 // Calls `closed` once when the socket (a QTcpSocket or QLocalSocket) disconnects.

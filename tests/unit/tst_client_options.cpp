@@ -19,7 +19,24 @@ private Q_SLOTS:
     void invalid_argument_exitsWithMessage_data();
     void invalid_argument_exitsWithMessage();
     void help_readme_showsTheSameText();
+    void config_switchesAndHost_commandLineWins();
+    void config_switchWithOtherValue_refused();
 };
+
+namespace {
+
+struct ConfigFile {
+    explicit ConfigFile(const QByteArray& text)
+    {
+        QFile file(path());
+        if (file.open(QIODevice::WriteOnly))
+            file.write(text);
+    }
+    QString path() const { return directory.filePath("vscclient.conf"); }
+    QTemporaryDir directory;
+};
+
+} // namespace
 
 void TestClientOptions::hostAndPort_asLibcacardsVscclient()
 {
@@ -108,6 +125,43 @@ void TestClientOptions::help_readme_showsTheSameText()
     const QString text = QString::fromUtf8(readme.readAll());
     QVERIFY2(text.contains(*line.exitMessage),
              "README.md must show vscclient --help as it is:\n" + line.exitMessage->toUtf8());
+}
+
+void TestClientOptions::config_switchesAndHost_commandLineWins()
+{
+    const ConfigFile config("connect = unix:/run/vscard/vscard.sock\n"
+                            "pcsc = yes\n"
+                            "exclusive = no\n"
+                            "reader = Yubico*\n"
+                            "reader = Gemalto*\n"
+                            "no-reconnect\n"
+                            "pin-tries = 4\n");
+    CommandLine line = parseCommandLine({"vscclient", "--config", config.path()});
+    QVERIFY2(!line.exitMessage, qPrintable(line.exitMessage.value_or("")));
+    QCOMPARE(line.options.host.toString(), QString("unix:/run/vscard/vscard.sock"));
+    QVERIFY(line.options.pcsc);
+    QVERIFY(!line.options.exclusive);
+    QCOMPARE(line.options.readerGlobs, (QStringList{"Yubico*", "Gemalto*"}));
+    QVERIFY(!line.options.reconnect);
+    QCOMPARE(line.options.pinTries, 4u);
+    // HOST PORT replace connect; --reconnect replaces the file's no-reconnect; --reader replaces
+    // both of the file's.
+    line = parseCommandLine({"vscclient", "--config", config.path(), "--reconnect", "--reader",
+                             "Other*", "10.0.0.1", "2001"});
+    QVERIFY2(!line.exitMessage, qPrintable(line.exitMessage.value_or("")));
+    QCOMPARE(line.options.host.toString(), QString("tcp:10.0.0.1:2001"));
+    QVERIFY(line.options.reconnect);
+    QCOMPARE(line.options.readerGlobs, QStringList{"Other*"});
+}
+
+void TestClientOptions::config_switchWithOtherValue_refused()
+{
+    const ConfigFile config("connect = unix:/a\npcsc = maybe\n");
+    const CommandLine line = parseCommandLine({"vscclient", "--config", config.path()});
+    QVERIFY(line.exitMessage.has_value());
+    QCOMPARE(line.exitCode, 2);
+    QVERIFY2(line.exitMessage->contains(":2: \"pcsc\" is a switch: yes or no, not \"maybe\""),
+             qPrintable(*line.exitMessage));
 }
 
 QTEST_GUILESS_MAIN(TestClientOptions)

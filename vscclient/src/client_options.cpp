@@ -1,14 +1,18 @@
 #include "client_options.h"
 
 #include "vscard/cacard/emul_options.h"
+#include "vscard/qt/config_file.h"
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
+#include <QFile>
 #include <QRegularExpression>
 
 namespace vscard::client {
 
 namespace {
+
+const char* const kDefaultConfig = VSCARD_SYSCONFDIR "/vscard/vscclient.conf";
 
 CommandLine failWith(const QString& message)
 {
@@ -34,9 +38,11 @@ QString emulationOptions(const std::optional<QString>& emulation, const QStringL
            QStringLiteral(" soft=(,Virtual Reader,CAC,,%1)").arg(quoted.join(','));
 }
 
-CommandLine parseCommandLine(const QStringList& arguments)
+namespace {
+
+// The options, added to `parser`; returns them all.
+QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
 {
-    QCommandLineParser parser;
     parser.setApplicationDescription(
         "A VSCard client: shares smart cards with a VSCard host (vscard's server-ccid, QEMU's\n"
         "ccid-card-passthru), each card in a reader of its own: this machine's real readers\n"
@@ -102,31 +108,73 @@ CommandLine parseCommandLine(const QStringList& arguments)
         "globs over vscard.client, vscard.wire; a leading - excludes. Example: --trace "
         "'vscard.*'.",
         "GLOBS");
+    const QCommandLineOption configOption(
+        "config",
+        QStringLiteral("Read options from FILE first, one per line as 'name = value' with the "
+                       "long option names above (connect = SPEC for the host); the command "
+                       "line wins. Default: %1 when it exists; '' reads none.")
+            .arg(kDefaultConfig),
+        "FILE");
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
-    parser.addOptions({connectOption, pcscOption, readerOption, exclusiveOption, lastPinTryOption,
-                       emulOption, certOption, stateDirOption, pinTriesOption, scriptOption,
-                       reconnectOption, noReconnectOption, timeoutOption, debugOption,
-                       traceOption});
-    if (!parser.parse(arguments))
-        return failWith(parser.errorText());
+    const QList<QCommandLineOption> options{
+        connectOption,    pcscOption,   readerOption,    exclusiveOption,
+        lastPinTryOption, emulOption,   certOption,      stateDirOption,
+        pinTriesOption,   scriptOption, reconnectOption, noReconnectOption,
+        timeoutOption,    debugOption,  traceOption,     configOption};
+    parser.addOptions(options);
+    return options + QList<QCommandLineOption>{helpOption, versionOption};
+}
+
+} // namespace
+
+CommandLine parseCommandLine(const QStringList& arguments)
+{
+    // First the command line alone: help, version, which file to read, what it sets itself.
+    QCommandLineParser commandLine;
+    const QList<QCommandLineOption> all = addOptions(commandLine);
+    if (!commandLine.parse(arguments))
+        return failWith(commandLine.errorText());
     CommandLine result;
-    if (parser.isSet(helpOption)) {
+    QStringList effective = arguments;
+    const QString configFile =
+        commandLine.isSet("config") ? commandLine.value("config") : QString(kDefaultConfig);
+    if (!configFile.isEmpty() && (commandLine.isSet("config") || QFile::exists(configFile))) {
+        const auto entries =
+            readConfigFile(configFile, {all, {"help", "help-all", "version", "config"}});
+        if (!entries)
+            return failWith(entries.error());
+        // HOST PORT on the command line stand for --connect; either switch of a pair counts
+        // for both.
+        const auto setOnCommandLine = [&](const QString& name) {
+            if (name == QLatin1String("connect"))
+                return commandLine.isSet(name) || !commandLine.positionalArguments().isEmpty();
+            if (name == QLatin1String("reconnect") || name == QLatin1String("no-reconnect"))
+                return commandLine.isSet("reconnect") || commandLine.isSet("no-reconnect");
+            return commandLine.isSet(name);
+        };
+        effective = mergeConfigEntries(arguments, *entries, setOnCommandLine);
+    }
+    QCommandLineParser parser;
+    addOptions(parser);
+    if (!parser.parse(effective))
+        return failWith(parser.errorText());
+    if (parser.isSet("help")) {
         result.exitMessage =
             parser.helpText().replace(QRegularExpression("^Usage: \\S+"), "Usage: vscclient");
         return result;
     }
-    if (parser.isSet(versionOption)) {
+    if (parser.isSet("version")) {
         result.exitMessage = QStringLiteral("vscclient %1\n").arg(VSCARD_VERSION_STRING);
         return result;
     }
     ClientOptions& options = result.options;
     const QStringList positional = parser.positionalArguments();
     QString spec;
-    if (parser.isSet(connectOption)) {
+    if (parser.isSet("connect")) {
         if (!positional.isEmpty())
             return failWith(QStringLiteral("give --connect or HOST PORT, not both"));
-        spec = parser.value(connectOption);
+        spec = parser.value("connect");
     } else if (positional.size() == 2) {
         const QString host = positional[0].contains(':') && !positional[0].startsWith('[')
                                  ? '[' + positional[0] + ']'
@@ -140,45 +188,45 @@ CommandLine parseCommandLine(const QStringList& arguments)
         return failWith(endpoint.error());
     options.host = *endpoint;
 
-    const QStringList certificates = parser.values(certOption);
+    const QStringList certificates = parser.values("cert");
     if (certificates.size() > static_cast<int>(cacard::kMaxCertificatesPerCard))
         return failWith(QStringLiteral("too many certificates (max = %1)")
                             .arg(cacard::kMaxCertificatesPerCard));
-    if (parser.isSet(emulOption) || !certificates.isEmpty())
+    if (parser.isSet("emul") || !certificates.isEmpty())
         options.emulation = emulationOptions(
-            parser.isSet(emulOption) ? std::optional(parser.value(emulOption)) : std::nullopt,
+            parser.isSet("emul") ? std::optional(parser.value("emul")) : std::nullopt,
             certificates);
-    options.pcsc = parser.isSet(pcscOption);
-    options.readerGlobs = parser.values(readerOption);
-    options.exclusive = parser.isSet(exclusiveOption);
-    options.allowLastPinTry = parser.isSet(lastPinTryOption);
+    options.pcsc = parser.isSet("pcsc");
+    options.readerGlobs = parser.values("reader");
+    options.exclusive = parser.isSet("exclusive");
+    options.allowLastPinTry = parser.isSet("allow-last-pin-try");
     if (!options.pcsc &&
         (!options.readerGlobs.isEmpty() || options.exclusive || options.allowLastPinTry))
         return failWith(QStringLiteral("--reader, --exclusive and --allow-last-pin-try go with "
                                        "--pcsc"));
-    if (parser.isSet(stateDirOption))
-        options.stateDirectory = parser.value(stateDirOption);
+    if (parser.isSet("state-dir"))
+        options.stateDirectory = parser.value("state-dir");
     bool ok = false;
-    options.pinTries = parser.value(pinTriesOption).toUInt(&ok);
+    options.pinTries = parser.value("pin-tries").toUInt(&ok);
     if (!ok || options.pinTries < 1 || options.pinTries > 15)
         return failWith(QStringLiteral("--pin-tries %1: expected a number from 1 to 15")
-                            .arg(parser.value(pinTriesOption)));
-    if (parser.isSet(scriptOption))
-        options.script = parser.value(scriptOption);
-    if (parser.isSet(reconnectOption) && parser.isSet(noReconnectOption))
+                            .arg(parser.value("pin-tries")));
+    if (parser.isSet("script"))
+        options.script = parser.value("script");
+    if (parser.isSet("reconnect") && parser.isSet("no-reconnect"))
         return failWith(QStringLiteral("--reconnect and --no-reconnect contradict each other"));
-    options.reconnect = parser.isSet(reconnectOption) ||
-                        (!parser.isSet(noReconnectOption) && !options.script.has_value());
-    const auto timeout = QRegularExpression("^([0-9]+)(ms|s)?$").match(parser.value(timeoutOption));
+    options.reconnect =
+        parser.isSet("reconnect") || (!parser.isSet("no-reconnect") && !options.script.has_value());
+    const auto timeout = QRegularExpression("^([0-9]+)(ms|s)?$").match(parser.value("timeout"));
     if (!timeout.hasMatch())
         return failWith(QStringLiteral("--timeout %1: expected a duration such as 10s or 500ms")
-                            .arg(parser.value(timeoutOption)));
+                            .arg(parser.value("timeout")));
     options.timeoutMs = timeout.captured(1).toInt() * (timeout.captured(2) == "ms" ? 1 : 1000);
-    options.debugLevel = parser.value(debugOption).toInt(&ok);
+    options.debugLevel = parser.value("debug").toInt(&ok);
     if (!ok || options.debugLevel < 0)
         return failWith(
-            QStringLiteral("-d %1: expected a level, 0 or more").arg(parser.value(debugOption)));
-    options.trace = parser.value(traceOption);
+            QStringLiteral("-d %1: expected a level, 0 or more").arg(parser.value("debug")));
+    options.trace = parser.value("trace");
     if (options.debugLevel > 0 && options.trace.isEmpty())
         options.trace = QStringLiteral("vscard.*");
     return result;

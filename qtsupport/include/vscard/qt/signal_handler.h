@@ -1,5 +1,6 @@
-// SIGINT and SIGTERM end the event loop gracefully: the handler only writes to a socketpair,
-// and a QSocketNotifier turns that into a quit in the event loop.
+// SIGINT and SIGTERM end the event loop gracefully, and SIGHUP, for a program that asks for it,
+// requests a reload: the handler only writes to a socketpair, and a QSocketNotifier turns that
+// into a signal in the event loop.
 #pragma once
 
 #include <QObject>
@@ -15,8 +16,12 @@ public:
     explicit GracefulStop(QObject* parent = nullptr);
     ~GracefulStop() override;
 
+    // SIGHUP emits reloadRequested instead of ending the program.
+    void catchHangup();
+
 Q_SIGNALS:
     void stopRequested(int signal);
+    void reloadRequested();
 
 private:
     QSocketNotifier* notifier_ = nullptr;
