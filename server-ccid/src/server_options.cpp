@@ -245,12 +245,19 @@ QString readerConf(const ServerOptions& options)
 {
     // The driver offers 1 to 16 PC/SC slots (pcscd's limit); as many as readers may exist.
     const int slots = std::clamp(options.maxReaders, 1, 16);
-    return QStringLiteral("# pcscd reader configuration for server-ccid's driver (server-ccid "
-                          "--print-reader-conf):\n"
-                          "# one file in %1, pcscd reads them all when it starts.\n"
-                          "FRIENDLYNAME \"%2\"\n"
-                          "DEVICENAME %3:slots=%4\n"
-                          "LIBPATH %5\n")
+    return QStringLiteral(
+               "# pcscd reader configuration for server-ccid's driver, as server-ccid "
+               "--print-reader-conf\n"
+               "# writes it; pcscd reads every file in %1 when it starts.\n"
+               "# DEVICENAME: server-ccid's --pcsc-socket, then \":slots=N\", the PC/SC slots "
+               "the driver\n"
+               "# offers (1 to 16); VSCard readers take free ones, named \"%2 00 00\", "
+               "\"%2 00 01\", ...\n"
+               "# The \":\" also keeps pcscd from insisting that the socket exist when it "
+               "starts.\n"
+               "FRIENDLYNAME \"%2\"\n"
+               "DEVICENAME %3:slots=%4\n"
+               "LIBPATH %5\n")
         .arg(QStringLiteral(VSCARD_READER_CONF_DIR), options.pcscName,
              options.pcscSocket.value_or(QString()))
         .arg(slots)
