@@ -43,8 +43,7 @@ std::optional<Endpoint> listeningEndpoint(int fd)
     }
     case AF_INET6: {
         const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-        endpoint.host = QStringLiteral("[%1]").arg(
-            QHostAddress(reinterpret_cast<const quint8*>(&in6->sin6_addr)).toString());
+        endpoint.host = QHostAddress(reinterpret_cast<const quint8*>(&in6->sin6_addr)).toString();
         endpoint.port = ntohs(in6->sin6_port);
         return endpoint;
     }

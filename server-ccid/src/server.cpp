@@ -66,7 +66,10 @@ QString Server::start()
     while (!inherited_.isEmpty()) {
         const service::InheritedSocket socket = inherited_.first();
         QString problem;
-        if (socket.name == QLatin1String("pcsc") && !driverListener_)
+        if (socket.name == QLatin1String("pcsc") && driverListener_)
+            return QStringLiteral("%1: a second socket for the pcscd driver (named pcsc)")
+                .arg(socket.endpoint.toString());
+        if (socket.name == QLatin1String("pcsc"))
             problem = addDriverListener(socket.endpoint, true);
         else if (socket.name == QLatin1String("usbip"))
             problem = addUsbipListener(socket.endpoint, true);

@@ -46,13 +46,13 @@ void BenchQemuLatency::roundTrips_qemuReaderAndUsbip()
         std::vector<double> msPerApdu; // one per timed round, over all of its guests
     };
     std::vector<Config> configs{
-        {"vscclient, quickack, nodelay=on", Client::OursQuickAck, true},
-        {"vscclient, delayed ACKs, nodelay=on", Client::OursDelayedAcks, true},
-        {"libcacard client, nodelay=on", Client::Libcacard, true},
-        {"vscclient, quickack, nodelay=off", Client::OursQuickAck, false},
-        {"vscclient, delayed ACKs, nodelay=off", Client::OursDelayedAcks, false},
-        {"libcacard client, nodelay=off", Client::Libcacard, false},
-        {"USB/IP from server-ccid", Client::Usbip, false}};
+        {"vscclient, quickack, nodelay=on", Client::OursQuickAck, true, {}},
+        {"vscclient, delayed ACKs, nodelay=on", Client::OursDelayedAcks, true, {}},
+        {"libcacard client, nodelay=on", Client::Libcacard, true, {}},
+        {"vscclient, quickack, nodelay=off", Client::OursQuickAck, false, {}},
+        {"vscclient, delayed ACKs, nodelay=off", Client::OursDelayedAcks, false, {}},
+        {"libcacard client, nodelay=off", Client::Libcacard, false, {}},
+        {"USB/IP from server-ccid", Client::Usbip, false, {}}};
     // Goal (4) compares the first and the fourth configuration, each booted twice in the order
     // on, off, ..., off, on in a full run, so that a slow minute of the machine weighs on both.
     std::vector<std::size_t> schedule{0, 1, 2, 3, 4, 5, 6};

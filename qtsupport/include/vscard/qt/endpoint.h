@@ -10,7 +10,7 @@ namespace vscard {
 struct Endpoint {
     enum class Kind { Tcp, Unix };
     Kind kind = Kind::Tcp;
-    QString host; // tcp: a name or an address; IPv6 in brackets, "[::1]"
+    QString host; // tcp: a name or an address; IPv6 without the brackets of the spec
     quint16 port = 0;
     QString path; // unix
 

@@ -21,7 +21,7 @@ bool notify(const QByteArray& state);
 struct InheritedSocket {
     int fd = -1;
     QString name;      // FileDescriptorName= of the socket unit; "unknown" when unnamed
-    Endpoint endpoint; // where it listens (a TCP address is numeric)
+    Endpoint endpoint; // where it listens (a TCP address is numeric, IPv6 without brackets)
 };
 
 // The listening sockets handed over when $LISTEN_PID names this process. Takes them once:
