@@ -12,12 +12,15 @@ Result<Endpoint, QString> Endpoint::parse(const QString& spec)
             return fail(QStringLiteral("\"%1\": unix: needs a socket path").arg(spec));
         return endpoint;
     }
-    if (!spec.startsWith(QLatin1String("tcp:")))
-        return fail(QStringLiteral("\"%1\": expected tcp:HOST:PORT or unix:PATH").arg(spec));
+    if (spec.startsWith(QLatin1String("tls:")))
+        endpoint.kind = Kind::Tls;
+    else if (!spec.startsWith(QLatin1String("tcp:")))
+        return fail(
+            QStringLiteral("\"%1\": expected tcp:HOST:PORT, tls:HOST:PORT or unix:PATH").arg(spec));
     const QString rest = spec.mid(4);
     const int colon = rest.lastIndexOf(QLatin1Char(':'));
     if (colon <= 0)
-        return fail(QStringLiteral("\"%1\": expected tcp:HOST:PORT").arg(spec));
+        return fail(QStringLiteral("\"%1\": expected %2:HOST:PORT").arg(spec, spec.left(3)));
     endpoint.host = rest.left(colon);
     if (endpoint.host.startsWith(QLatin1Char('[')) && endpoint.host.endsWith(QLatin1Char(']')))
         endpoint.host = endpoint.host.mid(1, endpoint.host.size() - 2);
@@ -34,7 +37,9 @@ QString Endpoint::toString() const
     if (kind == Kind::Unix)
         return QStringLiteral("unix:") + path;
     const QString shownHost = host.contains(QLatin1Char(':')) ? "[" + host + "]" : host;
-    return QStringLiteral("tcp:%1:%2").arg(shownHost).arg(port);
+    return QStringLiteral("%1:%2:%3")
+        .arg(kind == Kind::Tls ? QStringLiteral("tls") : QStringLiteral("tcp"), shownHost)
+        .arg(port);
 }
 
 } // namespace vscard

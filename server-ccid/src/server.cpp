@@ -100,9 +100,26 @@ QString describeListener(const StreamListener& listener)
 Result<StreamListener*, QString> Server::openListener(const Endpoint& endpoint, bool adoptAny)
 {
     auto* listener = new StreamListener(endpoint, options_.socketMode, this);
+    if (endpoint.kind == Endpoint::Kind::Tls) {
+        // Certificates and keys are read once, when the first tls: endpoint opens.
+        if (!tls_) {
+            auto configuration = tls::serverConfiguration(options_.tls);
+            if (!configuration) {
+                delete listener;
+                return fail(
+                    QStringLiteral("%1: %2").arg(endpoint.toString(), configuration.error()));
+            }
+            tls_ = *configuration;
+        }
+        listener->setTls(*tls_);
+    }
+    // An inherited socket is a TCP socket: a tls: endpoint at its address adopts it.
+    Endpoint plain = endpoint;
+    if (plain.kind == Endpoint::Kind::Tls)
+        plain.kind = Endpoint::Kind::Tcp;
     const auto inherited =
         std::find_if(inherited_.begin(), inherited_.end(), [&](const auto& socket) {
-            return service::sameEndpoint(socket.endpoint, endpoint);
+            return service::sameEndpoint(socket.endpoint, plain);
         });
     QString problem;
     if (inherited != inherited_.end()) {

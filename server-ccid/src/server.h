@@ -8,8 +8,10 @@
 
 #include <QList>
 #include <QObject>
+#include <QSslConfiguration>
 
 #include <memory>
+#include <optional>
 
 namespace vscard::server {
 
@@ -59,6 +61,7 @@ private:
     StreamListener* driverListener_ = nullptr;
     UsbipExport* usbipExport_ = nullptr;
     QList<service::InheritedSocket> inherited_;
+    std::optional<QSslConfiguration> tls_; // made on the first tls: endpoint
 };
 
 // --list: asks a running server and prints its answer. Returns the exit code.

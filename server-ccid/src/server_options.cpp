@@ -34,8 +34,9 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
     const QCommandLineOption versionOption("version", "Show the version and exit.");
     const QCommandLineOption listenOption(
         "listen",
-        QStringLiteral("Accept VSCard clients on SPEC: tcp:HOST:PORT or unix:PATH. Repeatable. "
-                       "Default: %1 (loopback only; name a wildcard address to listen on all).")
+        QStringLiteral("Accept VSCard clients on SPEC: tcp:HOST:PORT, tls:HOST:PORT (TLS, see "
+                       "--tls-cert) or unix:PATH. Repeatable. Default: %1 (loopback only; name "
+                       "a wildcard address to listen on all).")
             .arg(kDefaultListen),
         "SPEC");
     const QCommandLineOption socketModeOption(
@@ -107,6 +108,22 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "list",
         "Ask the server running on --pcsc-socket which reader sits in which PC/SC slot, print "
         "it and exit.");
+    const QCommandLineOption tlsCertOption(
+        "tls-cert", "For tls: endpoints, the server's certificate (PEM, then its chain).", "FILE");
+    const QCommandLineOption tlsKeyOption(
+        "tls-key", "The private key of --tls-cert (PEM, unencrypted).", "FILE");
+    const QCommandLineOption tlsClientCaOption(
+        "tls-client-ca",
+        "The CAs (PEM) whose certificates clients of tls: endpoints must present: mutual TLS, "
+        "a client without a valid certificate is refused during the handshake.",
+        "FILE");
+    const QCommandLineOption tlsAnonymousOption(
+        "tls-anonymous-clients",
+        "Accept tls: clients without a certificate (encryption only; anyone who reaches the "
+        "port may insert cards).");
+    const QCommandLineOption tlsMinVersionOption(
+        "tls-min-version", "The oldest TLS version accepted: 1.3 (the default) or 1.2.", "VERSION",
+        "1.3");
     const QCommandLineOption configOption(
         "config",
         QStringLiteral("Read options from FILE first, one per line as 'name = value' with the "
@@ -119,10 +136,12 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "Print the pcscd reader.conf entry for the driver and these options (--pcsc-socket, "
         "--pcsc-name, --max-readers) and exit.");
     const QList<QCommandLineOption> options{
-        helpOption,       versionOption,  listenOption,         socketModeOption, maxReadersOption,
-        pcscSocketOption, pcscNameOption, serialLinkOption,     usbipOption,      usbIdOption,
-        cardOption,       stateDirOption, pinTriesOption,       traceOption,      pcapOption,
-        configOption,     listOption,     printReaderConfOption};
+        helpOption,       versionOption,     listenOption,         socketModeOption,
+        maxReadersOption, pcscSocketOption,  pcscNameOption,       serialLinkOption,
+        usbipOption,      usbIdOption,       cardOption,           stateDirOption,
+        pinTriesOption,   traceOption,       pcapOption,           tlsCertOption,
+        tlsKeyOption,     tlsClientCaOption, tlsAnonymousOption,   tlsMinVersionOption,
+        configOption,     listOption,        printReaderConfOption};
     parser.addOptions(options);
     return options;
 }
@@ -207,6 +226,10 @@ CommandLine parseCommandLine(const QStringList& arguments)
         auto endpoint = Endpoint::parse(spec);
         if (!endpoint)
             return failWith(QStringLiteral("--usbip %1").arg(endpoint.error()));
+        if (endpoint->kind == Endpoint::Kind::Tls)
+            return failWith(QStringLiteral("--usbip %1: USB/IP importers speak plain TCP; "
+                                           "tls: is for VSCard clients")
+                                .arg(spec));
         options.usbip.append(*endpoint);
     }
     static const QRegularExpression usbIdPattern(
@@ -235,6 +258,14 @@ CommandLine parseCommandLine(const QStringList& arguments)
     options.list = parser.isSet("list");
     if (options.list && !options.pcscSocket)
         return failWith(QStringLiteral("--list needs --pcsc-socket PATH"));
+    options.tls.certificate = parser.value("tls-cert");
+    options.tls.key = parser.value("tls-key");
+    options.tls.clientCa = parser.value("tls-client-ca");
+    options.tls.anonymousClients = parser.isSet("tls-anonymous-clients");
+    const auto minimum = tls::parseMinimumVersion(parser.value("tls-min-version"));
+    if (!minimum)
+        return failWith(minimum.error());
+    options.tls.minimum = *minimum;
     options.printReaderConf = parser.isSet("print-reader-conf");
     if (options.printReaderConf && !options.pcscSocket)
         return failWith(QStringLiteral("--print-reader-conf needs --pcsc-socket PATH"));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "vscard/qt/endpoint.h"
+#include "vscard/qt/tls.h"
 
 #include <QList>
 #include <QString>
@@ -30,6 +31,7 @@ struct ServerOptions {
     unsigned pinTries = 3;                 // --pin-tries
     QString trace;
     std::optional<QString> pcap;
+    tls::ServerSettings tls; // for tls: endpoints
     bool list = false;
     bool printReaderConf = false;      // --print-reader-conf
     std::optional<QString> configFile; // the configuration file that was read, if any

@@ -8,6 +8,11 @@
 #include <QTimer>
 
 #include <QSocketNotifier>
+#include <QSslSocket>
+
+#include "logging.h"
+#include "tls_server.h"
+#include "vscard/qt/tls.h"
 
 #include <cerrno>
 #include <cstring>
@@ -17,6 +22,14 @@
 #include <unistd.h>
 
 namespace vscard::server {
+
+namespace {
+
+// A TLS client that has not finished its handshake by then is dropped (slow or idle peers
+// must not hold connections open).
+constexpr int kHandshakeTimeoutMs = 10000;
+
+} // namespace
 
 StreamListener::StreamListener(Endpoint endpoint, int unixMode, QObject* parent)
     : QObject(parent), endpoint_(std::move(endpoint)), unixMode_(unixMode)
@@ -31,15 +44,28 @@ StreamListener::~StreamListener()
         ::close(inheritedFd_);
 }
 
+QTcpServer* StreamListener::makeTcpServer()
+{
+    if (endpoint_.kind != Endpoint::Kind::Tls)
+        return new QTcpServer(this);
+    auto* server = new TlsServer(tls_, kHandshakeTimeoutMs, this);
+    connect(server, &TlsServer::handshakeFailed, this,
+            [](const QString& peer, const QString& reason) {
+                qCWarning(lcServer).noquote()
+                    << "client" << peer << "refused, TLS handshake failed:" << reason;
+            });
+    return server;
+}
+
 QString StreamListener::adopt(int fd)
 {
     adopted_ = true;
-    if (endpoint_.kind == Endpoint::Kind::Tcp) {
-        tcp_ = new QTcpServer(this);
+    if (endpoint_.isNetwork()) {
+        tcp_ = makeTcpServer();
         if (!tcp_->setSocketDescriptor(fd))
             return QStringLiteral("%1 (inherited): %2")
                 .arg(endpoint_.toString(), tcp_->errorString());
-        connect(tcp_, &QTcpServer::newConnection, this, &StreamListener::acceptTcp);
+        connect(tcp_, &QTcpServer::pendingConnectionAvailable, this, &StreamListener::acceptTcp);
         return {};
     }
     const int flags = ::fcntl(fd, F_GETFL);
@@ -72,8 +98,8 @@ void StreamListener::acceptInheritedUnix()
 
 QString StreamListener::listen()
 {
-    if (endpoint_.kind == Endpoint::Kind::Tcp) {
-        tcp_ = new QTcpServer(this);
+    if (endpoint_.isNetwork()) {
+        tcp_ = makeTcpServer();
         QHostAddress address;
         if (!address.setAddress(endpoint_.host)) {
             if (endpoint_.host == QLatin1String("localhost"))
@@ -84,7 +110,7 @@ QString StreamListener::listen()
         }
         if (!tcp_->listen(address, endpoint_.port))
             return QStringLiteral("%1: %2").arg(endpoint_.toString(), tcp_->errorString());
-        connect(tcp_, &QTcpServer::newConnection, this, &StreamListener::acceptTcp);
+        connect(tcp_, &QTcpServer::pendingConnectionAvailable, this, &StreamListener::acceptTcp);
         return {};
     }
     local_ = new QLocalServer(this);
@@ -115,13 +141,29 @@ Endpoint StreamListener::boundEndpoint() const
 void StreamListener::acceptTcp()
 {
     while (QTcpSocket* socket = tcp_->nextPendingConnection()) {
-        // Every message leaves in one write; without Nagle it also leaves at once.
-        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        const QString peer = QStringLiteral("tcp:%1:%2")
-                                 .arg(socket->peerAddress().toString())
-                                 .arg(socket->peerPort());
-        Q_EMIT accepted(socket, peer);
+        announce(socket);
     }
+}
+
+void StreamListener::announce(QTcpSocket* socket)
+{
+    // Every message leaves in one write; without Nagle it also leaves at once.
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    const QString peer = QStringLiteral("%1:%2:%3")
+                             .arg(endpoint_.kind == Endpoint::Kind::Tls ? "tls" : "tcp",
+                                  socket->peerAddress().toString())
+                             .arg(socket->peerPort());
+    if (auto* tls = qobject_cast<QSslSocket*>(socket)) {
+        const QSslCertificate certificate = tls->peerCertificate();
+        qCInfo(lcServer).noquote()
+            << "client" << peer << (tls->sessionProtocol() == QSsl::TlsV1_3 ? "TLS 1.3" : "TLS 1.2")
+            << "certificate"
+            << (certificate.isNull()
+                    ? QStringLiteral("none")
+                    : QStringLiteral("\"%1\" sha256 %2")
+                          .arg(certificate.subjectDisplayName(), tls::fingerprint(certificate)));
+    }
+    Q_EMIT accepted(socket, peer);
 }
 
 void StreamListener::acceptLocal()

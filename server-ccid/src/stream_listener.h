@@ -4,11 +4,14 @@
 #include "vscard/qt/endpoint.h"
 
 #include <QObject>
+#include <QSslConfiguration>
 
 #include <functional>
 #include <memory>
 
+class QAbstractSocket;
 class QTcpServer;
+class QTcpSocket;
 class QLocalServer;
 class QSocketNotifier;
 
@@ -22,6 +25,8 @@ public:
     StreamListener(Endpoint endpoint, int unixMode, QObject* parent = nullptr);
     ~StreamListener() override;
 
+    // For a tls: endpoint, before listen() or adopt(): the server's TLS configuration.
+    void setTls(const QSslConfiguration& configuration) { tls_ = configuration; }
     // An empty string when listening, else why not.
     QString listen();
     // Listens on a socket the service manager bound and handed over (socket activation)
@@ -39,6 +44,8 @@ Q_SIGNALS:
 
 private:
     void acceptTcp();
+    void announce(QTcpSocket* socket);
+    QTcpServer* makeTcpServer();
     void acceptLocal();
     void acceptInheritedUnix();
 
@@ -51,6 +58,7 @@ private:
     QSocketNotifier* inheritedUnix_ = nullptr;
     int inheritedFd_ = -1;
     bool adopted_ = false;
+    QSslConfiguration tls_;
 };
 
 // Calls `closed` once when the socket (a QTcpSocket or QLocalSocket) disconnects.

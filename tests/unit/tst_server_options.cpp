@@ -72,8 +72,8 @@ void TestServerOptions::invalid_argument_exitsWithMessage_data()
 {
     QTest::addColumn<QStringList>("arguments");
     QTest::addColumn<QString>("message");
-    QTest::newRow("listen without scheme")
-        << QStringList{"--listen", "127.0.0.1:1"} << "expected tcp:HOST:PORT or unix:PATH";
+    QTest::newRow("listen without scheme") << QStringList{"--listen", "127.0.0.1:1"}
+                                           << "expected tcp:HOST:PORT, tls:HOST:PORT or unix:PATH";
     QTest::newRow("port out of range") << QStringList{"--listen", "tcp:127.0.0.1:70000"}
                                        << "the port must be a number from 0 to 65535";
     QTest::newRow("empty unix path") << QStringList{"--listen", "unix:"} << "needs a socket path";

@@ -53,8 +53,28 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
                                  "vscclient takes them.",
                                  "[HOST PORT]");
     const QCommandLineOption connectOption(
-        "connect", "Where the host listens: tcp:HOST:PORT or unix:PATH (instead of HOST PORT).",
+        "connect",
+        "Where the host listens: tcp:HOST:PORT, tls:HOST:PORT (TLS, see --tls-ca) or unix:PATH "
+        "(instead of HOST PORT).",
         "SPEC");
+    const QCommandLineOption tlsCaOption(
+        "tls-ca",
+        "For a tls: host, the CAs (PEM) that sign its certificate; the name connected to must "
+        "be in the certificate.",
+        "FILE");
+    const QCommandLineOption tlsPinOption(
+        "tls-pin",
+        "For a tls: host, instead of --tls-ca: the SHA-256 fingerprint of its certificate "
+        "(64 hex digits, colons allowed), as 'openssl x509 -noout -fingerprint -sha256' "
+        "prints it.",
+        "SHA256");
+    const QCommandLineOption tlsCertOption(
+        "tls-cert", "Our certificate for a tls: host that asks for one (PEM).", "FILE");
+    const QCommandLineOption tlsKeyOption(
+        "tls-key", "The private key of --tls-cert (PEM, unencrypted).", "FILE");
+    const QCommandLineOption tlsMinVersionOption(
+        "tls-min-version", "The oldest TLS version accepted: 1.3 (the default) or 1.2.", "VERSION",
+        "1.3");
     const QCommandLineOption emulOption(
         QStringList{"e", "emul"},
         "Emulated CAC cards: libcacard's options string, e.g. 'db=\"sql:/etc/pki/nssdb\" "
@@ -118,10 +138,11 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
     const QList<QCommandLineOption> options{
-        connectOption,    pcscOption,   readerOption,    exclusiveOption,
-        lastPinTryOption, emulOption,   certOption,      stateDirOption,
-        pinTriesOption,   scriptOption, reconnectOption, noReconnectOption,
-        timeoutOption,    debugOption,  traceOption,     configOption};
+        connectOption,   pcscOption,        readerOption,   exclusiveOption, lastPinTryOption,
+        emulOption,      certOption,        stateDirOption, pinTriesOption,  scriptOption,
+        reconnectOption, noReconnectOption, timeoutOption,  debugOption,     traceOption,
+        tlsCaOption,     tlsPinOption,      tlsCertOption,  tlsKeyOption,    tlsMinVersionOption,
+        configOption};
     parser.addOptions(options);
     return options + QList<QCommandLineOption>{helpOption, versionOption};
 }
@@ -227,6 +248,14 @@ CommandLine parseCommandLine(const QStringList& arguments)
         return failWith(
             QStringLiteral("-d %1: expected a level, 0 or more").arg(parser.value("debug")));
     options.trace = parser.value("trace");
+    options.tls.ca = parser.value("tls-ca");
+    options.tls.pin = parser.value("tls-pin");
+    options.tls.certificate = parser.value("tls-cert");
+    options.tls.key = parser.value("tls-key");
+    const auto minimum = tls::parseMinimumVersion(parser.value("tls-min-version"));
+    if (!minimum)
+        return failWith(minimum.error());
+    options.tls.minimum = *minimum;
     if (options.debugLevel > 0 && options.trace.isEmpty())
         options.trace = QStringLiteral("vscard.*");
     return result;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "vscard/qt/endpoint.h"
+#include "vscard/qt/tls.h"
 
 #include <QString>
 #include <QStringList>
@@ -25,6 +26,7 @@ struct ClientOptions {
     int debugLevel = 0;
     QString trace;
     int timeoutMs = 10000;
+    tls::ClientSettings tls; // for a tls: host
 };
 
 struct CommandLine {

@@ -5,7 +5,10 @@
 #include "vscard/qt/socket_writer.h"
 #include "vscard/trace.h"
 
+#include "vscard/qt/tls.h"
+
 #include <QLocalSocket>
+#include <QSslSocket>
 #include <QTcpSocket>
 
 #include <netinet/in.h>
@@ -69,7 +72,10 @@ void HostLink::connectNow()
     decoder_ = MessageDecoder();
     hostInit_.reset();
     closing_ = false;
-    if (endpoint_.kind == Endpoint::Kind::Tcp) {
+    tlsFailure_.clear();
+    if (endpoint_.kind == Endpoint::Kind::Tls) {
+        connectTls();
+    } else if (endpoint_.kind == Endpoint::Kind::Tcp) {
         auto* socket = new QTcpSocket(this);
         socket_ = socket;
         connect(socket, &QTcpSocket::connected, this, &HostLink::onConnected);
@@ -85,6 +91,76 @@ void HostLink::connectNow()
         socket->connectToServer(endpoint_.path);
     }
     connect(socket_, &QIODevice::readyRead, this, &HostLink::onReadyRead);
+}
+
+void HostLink::connectTls()
+{
+    auto* socket = new QSslSocket(this);
+    socket_ = socket;
+    socket->setSslConfiguration(settings_.tls.value_or(QSslConfiguration::defaultConfiguration()));
+    // Messages may flow once the handshake is done, not when TCP connects.
+    connect(socket, &QSslSocket::encrypted, this, [this, socket] {
+        const QSslCertificate server = socket->peerCertificate();
+        qCInfo(lcClient).noquote()
+            << "TLS with" << peer() << "server certificate" << server.subjectDisplayName()
+            << "sha256" << tls::fingerprint(server);
+        onConnected();
+    });
+    connect(socket, &QSslSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
+        if (!settings_.tlsPin.isEmpty()) {
+            // Pinned: the certificate's own validity still counts, its chain and name do not.
+            QList<QSslError> remaining;
+            for (const QSslError& error : errors)
+                if (error.error() == QSslError::CertificateExpired ||
+                    error.error() == QSslError::CertificateNotYetValid)
+                    remaining << error;
+            const QSslCertificate presented = socket->peerCertificate();
+            if (remaining.isEmpty() && tls::pinMatches(settings_.tlsPin, presented)) {
+                socket->ignoreSslErrors(errors);
+                return;
+            }
+            if (remaining.isEmpty()) {
+                tlsFailure_ = QStringLiteral("the server's certificate has SHA-256 %1, not the "
+                                             "pinned %2")
+                                  .arg(tls::fingerprint(presented), settings_.tlsPin);
+                return;
+            }
+            tlsFailure_ = tls::describe(remaining, QStringLiteral("the server's"));
+            return;
+        }
+        tlsFailure_ = tls::describe(errors, QStringLiteral("the server's"));
+    });
+    connect(
+        socket, &QSslSocket::alertReceived, this,
+        [this](QSsl::AlertLevel level, QSsl::AlertType type, const QString& description) {
+            if (level != QSsl::AlertLevel::Fatal || !tlsFailure_.isEmpty())
+                return;
+            tlsFailure_ =
+                type == QSsl::AlertType::CertificateRequired
+                    ? QStringLiteral("the server requires a client certificate "
+                                     "(--tls-cert, --tls-key)")
+                    : QStringLiteral("the server refused the TLS handshake: %1").arg(description);
+        });
+    connect(socket, &QSslSocket::errorOccurred, this, [this, socket] {
+        QString reason = tlsFailure_.isEmpty() ? socket->errorString() : tlsFailure_;
+        // In TLS 1.3 the server judges our certificate after our side of the handshake is
+        // done, and drops us without an alert we could read: the timing tells.
+        if (tlsFailure_.isEmpty() && socket->isEncrypted() && !hostInit_)
+            reason = socket->sslConfiguration().localCertificate().isNull()
+                         ? QStringLiteral("the server closed the connection right after the "
+                                          "TLS handshake: it requires a client certificate "
+                                          "(--tls-cert, --tls-key)")
+                         : QStringLiteral("the server closed the connection right after the "
+                                          "TLS handshake: it did not accept our certificate "
+                                          "(its log says why)");
+        if (tlsFailure_.isEmpty() && reason.contains(QLatin1String("unsupported protocol")))
+            reason = QStringLiteral("the server does not accept our TLS versions "
+                                    "(--tls-min-version)");
+        if (!socket->isEncrypted())
+            reason = QStringLiteral("TLS handshake failed: %1").arg(reason);
+        onClosed(reason);
+    });
+    socket->connectToHostEncrypted(endpoint_.host, endpoint_.port);
 }
 
 void HostLink::onConnected()

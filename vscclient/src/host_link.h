@@ -8,6 +8,7 @@
 
 #include <QObject>
 #include <QPointer>
+#include <QSslConfiguration>
 #include <QTimer>
 
 #include <optional>
@@ -21,6 +22,9 @@ struct LinkSettings {
     int firstBackoffMs = 250;
     int maxBackoffMs = 8000;
     std::uint32_t capabilities = capability::ExtendedApdu | capability::CardPower;
+    // For a tls: host: what to trust and what to show; with a pin, the pin alone decides.
+    std::optional<QSslConfiguration> tls;
+    QString tlsPin;
 };
 
 class HostLink : public QObject {
@@ -59,6 +63,7 @@ private:
     void drop(const QString& reason);
     void scheduleReconnect(const QString& reason);
     void armQuickAck();
+    void connectTls();
 
     Endpoint endpoint_;
     LinkSettings settings_;
@@ -69,6 +74,7 @@ private:
     int backoffMs_;
     bool stopped_ = false;
     bool closing_ = false;
+    QString tlsFailure_; // why the handshake failed, in words, once known
 };
 
 } // namespace vscard::client

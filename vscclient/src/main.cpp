@@ -8,6 +8,7 @@
 #include "vscard/cacard/soft_cards.h"
 #include "vscard/qt/event_loop.h"
 #include "vscard/qt/signal_handler.h"
+#include "vscard/qt/tls.h"
 #include "vscard/qt/trace_filter.h"
 #include "vscard_client.h"
 
@@ -99,6 +100,15 @@ int main(int argc, char* argv[])
 
     LinkSettings settings;
     settings.reconnect = options.reconnect;
+    if (options.host.kind == Endpoint::Kind::Tls) {
+        auto configuration = tls::clientConfiguration(options.tls);
+        if (!configuration) {
+            std::fprintf(stderr, "vscclient: %s\n", qPrintable(configuration.error()));
+            return 2;
+        }
+        settings.tls = *configuration;
+        settings.tlsPin = options.tls.pin;
+    }
     HostLink link(options.host, settings);
     VscardClient client(link);
     CommandRunner runner(client);
