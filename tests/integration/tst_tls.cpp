@@ -2,8 +2,9 @@
 // time by openssl (tests/support/make-test-pki): mutual TLS accepted; every way a handshake
 // can fail refused with words on both sides (no client certificate, a client certificate of
 // another CA or expired, the wrong host name, an untrusted, expired or wrongly pinned server
-// certificate, a plaintext client, a TLS 1.2 client); nothing a refused client sent reaches
-// the server's registry, and a connected client is not disturbed.
+// certificate, a plaintext client, a TLS 1.2 client, connections that never finish a
+// handshake); nothing a refused client sent reaches the server's registry, and a connected
+// client is not disturbed.
 #include "hex_bytes.h"
 #include "vscard/vscard_wire.h"
 
@@ -41,6 +42,7 @@ private Q_SLOTS:
     void plaintextClient_refusedNothingReachesRegistry();
     void tls12Client_refusedAsDowngrade();
     void refusals_connectedClientUndisturbed();
+    void silentConnections_droppedAfterHandshakeDeadline();
 
 private:
     QString pki(const char* name) const { return pki_.filePath(name); }
@@ -304,6 +306,37 @@ void TestTls::refusals_connectedClientUndisturbed()
     QVERIFY(good->waitForReadyRead(10000));
     QCOMPARE(good->readAll(), kFlushComplete);
     delete good;
+}
+
+void TestTls::silentConnections_droppedAfterHandshakeDeadline()
+{
+    // A slowloris: connections that never start a handshake, and one that stops half way.
+    const qsizetype logBefore = serverLog().size();
+    std::vector<std::unique_ptr<QTcpSocket>> silent;
+    for (int i = 0; i < 5; ++i) {
+        silent.push_back(std::make_unique<QTcpSocket>());
+        silent.back()->connectToHost(QHostAddress::LocalHost, port_);
+        QVERIFY(silent.back()->waitForConnected(5000));
+    }
+    QTcpSocket halfway;
+    halfway.connectToHost(QHostAddress::LocalHost, port_);
+    QVERIFY(halfway.waitForConnected(5000));
+    halfway.write(QByteArray::fromHex("1603010200")); // a ClientHello's record header, no body
+    QVERIFY(halfway.waitForBytesWritten(5000));
+    // The server's deadline is 10 s; each connection is closed and named then.
+    QTRY_VERIFY_WITH_TIMEOUT(serverLog().mid(logBefore).count("it sent nothing for 10 s") == 5,
+                             20000);
+    QTRY_VERIFY_WITH_TIMEOUT(serverLog().mid(logBefore).contains("no handshake within 10 s"),
+                             20000);
+    for (auto& socket : silent)
+        QTRY_VERIFY(socket->state() == QAbstractSocket::UnconnectedState);
+    // And a proper client still gets in.
+    QString output;
+    const int exit =
+        runClient({"--connect", QStringLiteral("tls:localhost:%1").arg(port_), "--tls-ca",
+                   pki("ca.pem"), "--tls-cert", pki("client.pem"), "--tls-key", pki("client.key")},
+                  &output);
+    QVERIFY2(exit == 0, qPrintable(output));
 }
 
 QTEST_GUILESS_MAIN(TestTls)
