@@ -86,4 +86,21 @@ QStringList mergeConfigEntries(const QStringList& arguments, const QList<ConfigE
     return merged;
 }
 
+Result<ConfiguredArguments, QString>
+applyConfigFile(const QStringList& arguments, const QCommandLineParser& commandLine,
+                const ConfigSyntax& syntax, const QString& defaultFile,
+                std::function<bool(const QString&)> setOnCommandLine)
+{
+    const bool named = commandLine.isSet("config");
+    const QString file = named ? commandLine.value("config") : defaultFile;
+    if (file.isEmpty() || (!named && !QFile::exists(file)))
+        return ConfiguredArguments{arguments, std::nullopt};
+    const auto entries = readConfigFile(file, syntax);
+    if (!entries)
+        return fail(entries.error());
+    if (!setOnCommandLine)
+        setOnCommandLine = [&commandLine](const QString& name) { return commandLine.isSet(name); };
+    return ConfiguredArguments{mergeConfigEntries(arguments, *entries, setOnCommandLine), file};
+}
+
 } // namespace vscard

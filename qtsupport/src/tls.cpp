@@ -35,6 +35,22 @@ Result<QSslKey, QString> readKey(const QString& path, const QSslCertificate& cer
     return key;
 }
 
+// Our side's certificate chain (--tls-cert) and its key (--tls-key); an empty string or
+// what is wrong with them.
+QString setIdentity(QSslConfiguration& configuration, const QString& certificate,
+                    const QString& keyFile)
+{
+    auto chain = readCertificates(certificate, "--tls-cert");
+    if (!chain)
+        return chain.error();
+    auto key = readKey(keyFile, chain->first());
+    if (!key)
+        return key.error();
+    configuration.setLocalCertificateChain(*chain);
+    configuration.setPrivateKey(*key);
+    return {};
+}
+
 QSsl::SslProtocol protocolOf(MinimumVersion minimum)
 {
     return minimum == MinimumVersion::Tls13 ? QSsl::TlsV1_3OrLater : QSsl::TlsV1_2OrLater;
@@ -51,6 +67,19 @@ QString names(const QSslCertificate& certificate)
 }
 
 } // namespace
+
+QCommandLineOption keyOption()
+{
+    return QCommandLineOption("tls-key", "The private key of --tls-cert (PEM, unencrypted).",
+                              "FILE");
+}
+
+QCommandLineOption minimumVersionOption()
+{
+    return QCommandLineOption("tls-min-version",
+                              "The oldest TLS version accepted: 1.3 (the default) or 1.2.",
+                              "VERSION", "1.3");
+}
 
 Result<MinimumVersion, QString> parseMinimumVersion(const QString& text)
 {
@@ -70,16 +99,11 @@ Result<QSslConfiguration, QString> serverConfiguration(const ServerSettings& set
         return fail(QStringLiteral("a tls: endpoint needs --tls-client-ca (clients prove who "
                                    "they are with certificates), or "
                                    "--tls-anonymous-clients to accept any client"));
-    auto chain = readCertificates(settings.certificate, "--tls-cert");
-    if (!chain)
-        return fail(chain.error());
-    auto key = readKey(settings.key, chain->first());
-    if (!key)
-        return fail(key.error());
     QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
     configuration.setProtocol(protocolOf(settings.minimum));
-    configuration.setLocalCertificateChain(*chain);
-    configuration.setPrivateKey(*key);
+    if (const QString problem = setIdentity(configuration, settings.certificate, settings.key);
+        !problem.isEmpty())
+        return fail(problem);
     if (!settings.clientCa.isEmpty()) {
         auto cas = readCertificates(settings.clientCa, "--tls-client-ca");
         if (!cas)
@@ -115,16 +139,10 @@ Result<QSslConfiguration, QString> clientConfiguration(const ClientSettings& set
     }
     if (settings.certificate.isEmpty() != settings.key.isEmpty())
         return fail(QStringLiteral("--tls-cert and --tls-key go together"));
-    if (!settings.certificate.isEmpty()) {
-        auto chain = readCertificates(settings.certificate, "--tls-cert");
-        if (!chain)
-            return fail(chain.error());
-        auto key = readKey(settings.key, chain->first());
-        if (!key)
-            return fail(key.error());
-        configuration.setLocalCertificateChain(*chain);
-        configuration.setPrivateKey(*key);
-    }
+    if (!settings.certificate.isEmpty())
+        if (const QString problem = setIdentity(configuration, settings.certificate, settings.key);
+            !problem.isEmpty())
+            return fail(problem);
     return configuration;
 }
 

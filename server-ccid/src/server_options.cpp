@@ -5,7 +5,6 @@
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
-#include <QFile>
 #include <QRegularExpression>
 
 namespace vscard::server {
@@ -110,8 +109,7 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "it and exit.");
     const QCommandLineOption tlsCertOption(
         "tls-cert", "For tls: endpoints, the server's certificate (PEM, then its chain).", "FILE");
-    const QCommandLineOption tlsKeyOption(
-        "tls-key", "The private key of --tls-cert (PEM, unencrypted).", "FILE");
+    const QCommandLineOption tlsKeyOption = tls::keyOption();
     const QCommandLineOption tlsClientCaOption(
         "tls-client-ca",
         "The CAs (PEM) whose certificates clients of tls: endpoints must present: mutual TLS, "
@@ -121,9 +119,7 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "tls-anonymous-clients",
         "Accept tls: clients without a certificate (encryption only; anyone who reaches the "
         "port may insert cards).");
-    const QCommandLineOption tlsMinVersionOption(
-        "tls-min-version", "The oldest TLS version accepted: 1.3 (the default) or 1.2.", "VERSION",
-        "1.3");
+    const QCommandLineOption tlsMinVersionOption = tls::minimumVersionOption();
     const QCommandLineOption configOption(
         "config",
         QStringLiteral("Read options from FILE first, one per line as 'name = value' with the "
@@ -156,18 +152,13 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (!commandLine.parse(arguments))
         return failWith(commandLine.errorText());
     CommandLine result;
-    QStringList effective = arguments;
-    const QString configFile =
-        commandLine.isSet("config") ? commandLine.value("config") : QString(kDefaultConfig);
-    if (!configFile.isEmpty() && (commandLine.isSet("config") || QFile::exists(configFile))) {
-        const auto entries = readConfigFile(
-            configFile, {all, {"help", "version", "config", "list", "print-reader-conf"}});
-        if (!entries)
-            return failWith(entries.error());
-        effective = mergeConfigEntries(
-            arguments, *entries, [&](const QString& name) { return commandLine.isSet(name); });
-        result.options.configFile = configFile;
-    }
+    const auto configured = applyConfigFile(
+        arguments, commandLine, {all, {"help", "version", "config", "list", "print-reader-conf"}},
+        kDefaultConfig);
+    if (!configured)
+        return failWith(configured.error());
+    result.options.configFile = configured->file;
+    const QStringList& effective = configured->arguments;
     QCommandLineParser parser;
     addOptions(parser);
     if (!parser.parse(effective))

@@ -52,6 +52,14 @@ private:
     // vscclient adding a reader over tls: with ARGUMENTS; its exit code and output.
     int runClient(const QStringList& arguments, QString* output);
     QSslSocket* goodRawClient();
+    // vscclient's arguments as alice, to localhost:PORT, trusting the test CA.
+    QStringList trustedClient(quint16 port) const
+    {
+        return {"--connect",  QStringLiteral("tls:localhost:%1").arg(port),
+                "--tls-ca",   pki("ca.pem"),
+                "--tls-cert", pki("client.pem"),
+                "--tls-key",  pki("client.key")};
+    }
 
     QTemporaryDir pki_;
     QTemporaryDir work_;
@@ -124,10 +132,7 @@ int TestTls::runClient(const QStringList& arguments, QString* output)
 void TestTls::mutualTls_trustedClient_addsReader()
 {
     QString output;
-    const int exit =
-        runClient({"--connect", QStringLiteral("tls:localhost:%1").arg(port_), "--tls-ca",
-                   pki("ca.pem"), "--tls-cert", pki("client.pem"), "--tls-key", pki("client.key")},
-                  &output);
+    const int exit = runClient(trustedClient(port_), &output);
     QVERIFY2(exit == 0, qPrintable(output));
     QVERIFY2(output.contains("server certificate localhost sha256 " + fingerprint_.toLower()),
              qPrintable(output));
@@ -222,10 +227,7 @@ void TestTls::expiredServerCertificate_refusedByClient()
     const quint16 port = startServer(expired, pki("server-expired.pem"), pki("server-expired.key"));
     QVERIFY(port != 0);
     QString output;
-    const int exit =
-        runClient({"--connect", QStringLiteral("tls:localhost:%1").arg(port), "--tls-ca",
-                   pki("ca.pem"), "--tls-cert", pki("client.pem"), "--tls-key", pki("client.key")},
-                  &output);
+    const int exit = runClient(trustedClient(port), &output);
     expired.kill();
     expired.waitForFinished(5000);
     QVERIFY2(exit != 0, qPrintable(output));
@@ -332,10 +334,7 @@ void TestTls::silentConnections_droppedAfterHandshakeDeadline()
         QTRY_VERIFY(socket->state() == QAbstractSocket::UnconnectedState);
     // And a proper client still gets in.
     QString output;
-    const int exit =
-        runClient({"--connect", QStringLiteral("tls:localhost:%1").arg(port_), "--tls-ca",
-                   pki("ca.pem"), "--tls-cert", pki("client.pem"), "--tls-key", pki("client.key")},
-                  &output);
+    const int exit = runClient(trustedClient(port_), &output);
     QVERIFY2(exit == 0, qPrintable(output));
 }
 

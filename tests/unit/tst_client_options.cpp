@@ -2,6 +2,8 @@
 // each option accepts and refuses, and the README showing --help as it is.
 #include "client_options.h"
 
+#include "temporary_text_file.h"
+
 #include <QFile>
 #include <QtTest>
 
@@ -23,20 +25,10 @@ private Q_SLOTS:
     void config_switchWithOtherValue_refused();
 };
 
-namespace {
-
-struct ConfigFile {
-    explicit ConfigFile(const QByteArray& text)
-    {
-        QFile file(path());
-        if (file.open(QIODevice::WriteOnly))
-            file.write(text);
-    }
-    QString path() const { return directory.filePath("vscclient.conf"); }
-    QTemporaryDir directory;
+// A configuration file with TEXT, for as long as the object lives.
+struct ConfigFile : vscard::test::TemporaryTextFile {
+    explicit ConfigFile(const QByteArray& text) : TemporaryTextFile("vscclient.conf", text) {}
 };
-
-} // namespace
 
 void TestClientOptions::hostAndPort_asLibcacardsVscclient()
 {

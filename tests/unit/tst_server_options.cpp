@@ -2,6 +2,8 @@
 // exactly what --help prints.
 #include "server_options.h"
 
+#include "temporary_text_file.h"
+
 #include <QFile>
 #include <QtTest>
 
@@ -25,21 +27,10 @@ private Q_SLOTS:
     void printReaderConf_matchesOptions();
 };
 
-namespace {
-
-// A configuration file with TEXT, in a directory that lives as long as the returned object.
-struct ConfigFile {
-    explicit ConfigFile(const QByteArray& text)
-    {
-        QFile file(path());
-        if (file.open(QIODevice::WriteOnly))
-            file.write(text);
-    }
-    QString path() const { return directory.filePath("server-ccid.conf"); }
-    QTemporaryDir directory;
+// A configuration file with TEXT, for as long as the object lives.
+struct ConfigFile : vscard::test::TemporaryTextFile {
+    explicit ConfigFile(const QByteArray& text) : TemporaryTextFile("server-ccid.conf", text) {}
 };
-
-} // namespace
 
 void TestServerOptions::defaults_noArguments_loopbackOnly()
 {

@@ -5,7 +5,6 @@
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
-#include <QFile>
 #include <QRegularExpression>
 
 namespace vscard::client {
@@ -70,11 +69,8 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "SHA256");
     const QCommandLineOption tlsCertOption(
         "tls-cert", "Our certificate for a tls: host that asks for one (PEM).", "FILE");
-    const QCommandLineOption tlsKeyOption(
-        "tls-key", "The private key of --tls-cert (PEM, unencrypted).", "FILE");
-    const QCommandLineOption tlsMinVersionOption(
-        "tls-min-version", "The oldest TLS version accepted: 1.3 (the default) or 1.2.", "VERSION",
-        "1.3");
+    const QCommandLineOption tlsKeyOption = tls::keyOption();
+    const QCommandLineOption tlsMinVersionOption = tls::minimumVersionOption();
     const QCommandLineOption emulOption(
         QStringList{"e", "emul"},
         "Emulated CAC cards: libcacard's options string, e.g. 'db=\"sql:/etc/pki/nssdb\" "
@@ -157,25 +153,21 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (!commandLine.parse(arguments))
         return failWith(commandLine.errorText());
     CommandLine result;
-    QStringList effective = arguments;
-    const QString configFile =
-        commandLine.isSet("config") ? commandLine.value("config") : QString(kDefaultConfig);
-    if (!configFile.isEmpty() && (commandLine.isSet("config") || QFile::exists(configFile))) {
-        const auto entries =
-            readConfigFile(configFile, {all, {"help", "help-all", "version", "config"}});
-        if (!entries)
-            return failWith(entries.error());
-        // HOST PORT on the command line stand for --connect; either switch of a pair counts
-        // for both.
-        const auto setOnCommandLine = [&](const QString& name) {
-            if (name == QLatin1String("connect"))
-                return commandLine.isSet(name) || !commandLine.positionalArguments().isEmpty();
-            if (name == QLatin1String("reconnect") || name == QLatin1String("no-reconnect"))
-                return commandLine.isSet("reconnect") || commandLine.isSet("no-reconnect");
-            return commandLine.isSet(name);
-        };
-        effective = mergeConfigEntries(arguments, *entries, setOnCommandLine);
-    }
+    // HOST PORT on the command line stand for --connect; either switch of a pair counts for
+    // both.
+    const auto setOnCommandLine = [&commandLine](const QString& name) {
+        if (name == QLatin1String("connect"))
+            return commandLine.isSet(name) || !commandLine.positionalArguments().isEmpty();
+        if (name == QLatin1String("reconnect") || name == QLatin1String("no-reconnect"))
+            return commandLine.isSet("reconnect") || commandLine.isSet("no-reconnect");
+        return commandLine.isSet(name);
+    };
+    const auto configured =
+        applyConfigFile(arguments, commandLine, {all, {"help", "help-all", "version", "config"}},
+                        kDefaultConfig, setOnCommandLine);
+    if (!configured)
+        return failWith(configured.error());
+    const QStringList& effective = configured->arguments;
     QCommandLineParser parser;
     addOptions(parser);
     if (!parser.parse(effective))

@@ -12,11 +12,13 @@
 #include "vscard/result.h"
 
 #include <QCommandLineOption>
+#include <QCommandLineParser>
 #include <QList>
 #include <QString>
 #include <QStringList>
 
 #include <functional>
+#include <optional>
 
 namespace vscard {
 
@@ -41,5 +43,20 @@ Result<QList<ConfigEntry>, QString> readConfigFile(const QString& path, const Co
 // arguments (arguments[0] is the program).
 QStringList mergeConfigEntries(const QStringList& arguments, const QList<ConfigEntry>& entries,
                                const std::function<bool(const QString&)>& setOnCommandLine);
+
+// What a program parses once its configuration file is read.
+struct ConfiguredArguments {
+    QStringList arguments;       // the file's entries, then the command line's
+    std::optional<QString> file; // the file that was read, if any
+};
+
+// The two passes both programs make: COMMANDLINE (the arguments parsed alone, with SYNTAX's
+// options) says which file to read (--config FILE; '' reads none; else DEFAULTFILE when it
+// exists) and which options it sets itself (`setOnCommandLine`, by default what it has set).
+// A missing --config file or a bad line is an error; a missing default file is not.
+Result<ConfiguredArguments, QString>
+applyConfigFile(const QStringList& arguments, const QCommandLineParser& commandLine,
+                const ConfigSyntax& syntax, const QString& defaultFile,
+                std::function<bool(const QString&)> setOnCommandLine = {});
 
 } // namespace vscard

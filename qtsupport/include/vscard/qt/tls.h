@@ -7,6 +7,7 @@
 
 #include "vscard/result.h"
 
+#include <QCommandLineOption>
 #include <QList>
 #include <QSslConfiguration>
 #include <QSslError>
@@ -32,6 +33,9 @@ struct ClientSettings {
     MinimumVersion minimum = MinimumVersion::Tls13;
 };
 
+// The options both programs offer in the same words: --tls-key, --tls-min-version.
+QCommandLineOption keyOption();
+QCommandLineOption minimumVersionOption();
 Result<MinimumVersion, QString> parseMinimumVersion(const QString& text); // "1.2" or "1.3"
 
 Result<QSslConfiguration, QString> serverConfiguration(const ServerSettings& settings);
