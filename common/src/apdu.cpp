@@ -290,4 +290,17 @@ bool instructionCarriesSecret(std::uint8_t ins)
     }
 }
 
+bool commandAnswersWithSecret(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2)
+{
+    switch (ins) {
+    case 0x2A: // PERFORM SECURITY OPERATION: DECIPHER (ISO 7816-8), P1 80 = plain value out
+        return p1 == 0x80 && (p2 == 0x84 || p2 == 0x86);
+    case 0x42: // CAC SIGN/DECRYPT: one operation, so a decryption cannot be told from a signature
+        return (cla & 0x80) != 0; // any proprietary class: the CAC's is 80, SM and channels vary
+    case 0x86: // GENERAL AUTHENTICATE: PIV decrypts and agrees keys with it (ISO names both INS)
+    case 0x87: return true;
+    default: return false;
+    }
+}
+
 } // namespace vscard

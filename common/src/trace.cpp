@@ -4,12 +4,15 @@
 #include "vscard/atr.h"
 #include "vscard/vscard_wire.h"
 
+#include <atomic>
 #include <cstdio>
 #include <fnmatch.h>
 
 namespace vscard::trace {
 
 namespace {
+
+std::atomic<bool> revealSecretsFlag{false};
 
 constexpr char kHexDigits[] = "0123456789ABCDEF";
 
@@ -28,7 +31,7 @@ std::string hex32(std::uint32_t value)
 
 std::string maskedData(std::size_t count)
 {
-    return "<" + std::to_string(count) + " bytes masked>";
+    return "<" + std::to_string(count) + (count == 1 ? " byte masked>" : " bytes masked>");
 }
 
 std::string describeInit(ByteView payload)
@@ -54,7 +57,8 @@ std::string describeAtr(ByteView payload)
     return atr ? atr->describe() : hex(payload) + " (" + atr.error().message + ")";
 }
 
-std::string describePayload(const Message& message, Direction direction, std::size_t dataLimit)
+std::string describePayload(const Message& message, Direction direction, Secrecy secrecy,
+                            std::size_t dataLimit)
 {
     const ByteView payload = message.payload;
     switch (message.type) {
@@ -67,8 +71,9 @@ std::string describePayload(const Message& message, Direction direction, std::si
     case MessageType::ReaderAdd: return "\"" + readerNameFromPayload(payload) + "\"";
     case MessageType::Atr: return describeAtr(payload);
     case MessageType::Apdu:
-        return direction == Direction::HostToClient ? describeCommandApdu(payload, dataLimit)
-                                                    : describeResponseApdu(payload, dataLimit);
+        return direction == Direction::HostToClient
+                   ? describeCommandApdu(payload, dataLimit)
+                   : describeResponseApdu(payload, secrecy, dataLimit);
     case MessageType::PowerRequest: {
         const auto action = parsePowerRequestPayload(payload);
         return action ? std::string(powerActionName(*action))
@@ -85,6 +90,16 @@ std::string describePayload(const Message& message, Direction direction, std::si
 }
 
 } // namespace
+
+void setRevealSecrets(bool reveal)
+{
+    revealSecretsFlag.store(reveal, std::memory_order_relaxed);
+}
+
+bool revealSecrets()
+{
+    return revealSecretsFlag.load(std::memory_order_relaxed);
+}
 
 std::string hex(ByteView bytes)
 {
@@ -129,9 +144,39 @@ std::string hexDump(ByteView bytes)
     return out;
 }
 
+std::string hexWithSecrets(ByteView bytes, std::span<const ByteRange> secret, std::size_t dataLimit)
+{
+    if (secret.empty() || revealSecrets())
+        return hexShort(bytes, dataLimit);
+    std::vector<bool> masked(bytes.size(), false);
+    for (const ByteRange& range : secret) {
+        const std::size_t end = std::min(bytes.size(), range.offset + range.length);
+        for (std::size_t i = std::min(range.offset, end); i < end; ++i)
+            masked[i] = true;
+    }
+    std::string out;
+    std::size_t shown = 0;
+    for (std::size_t i = 0; i < bytes.size();) {
+        if (shown == dataLimit)
+            return out + " ... (" + std::to_string(bytes.size()) + " bytes)";
+        if (!out.empty())
+            out.push_back(' ');
+        if (masked[i]) {
+            const std::size_t start = i;
+            while (i < bytes.size() && masked[i])
+                ++i;
+            out += maskedData(i - start);
+        } else {
+            appendHexByte(out, bytes[i++]);
+        }
+        ++shown; // a masked run counts as one item: it is one word on the line
+    }
+    return out;
+}
+
 std::string maskedHex(ByteView commandApdu, std::size_t dataLimit)
 {
-    if (commandApdu.size() <= 4 || !instructionCarriesSecret(commandApdu[1]))
+    if (commandApdu.size() <= 4 || !instructionCarriesSecret(commandApdu[1]) || revealSecrets())
         return hexShort(commandApdu, dataLimit);
     // Keep the header and the length byte of a short APDU, hide everything that may be PIN.
     const std::size_t shown = commandApdu.size() > 5 ? 5 : 4;
@@ -160,32 +205,56 @@ std::string describeCommandApdu(ByteView bytes, std::size_t dataLimit)
     if (apdu.ne() != 0)
         text += " Le=" + std::to_string(apdu.ne());
     if (apdu.nc() != 0)
-        text +=
-            " data=" + (instructionCarriesSecret(apdu.ins()) ? maskedData(apdu.nc())
-                                                             : hexShort(apdu.data(), dataLimit));
+        text += " data=" + (instructionCarriesSecret(apdu.ins()) && !revealSecrets()
+                                ? maskedData(apdu.nc())
+                                : hexShort(apdu.data(), dataLimit));
     return text;
 }
 
-std::string describeResponseApdu(ByteView bytes, std::size_t dataLimit)
+std::string describeResponseApdu(ByteView bytes, Secrecy secrecy, std::size_t dataLimit)
 {
+    const bool mask = secrecy == Secrecy::Secret && !revealSecrets();
     const auto parsed = ResponseApdu::parse(bytes);
     if (!parsed)
-        return "unparsable response " + hexShort(bytes, dataLimit) + " (" + parsed.error().message +
-               ")";
+        return "unparsable response " +
+               (mask ? maskedData(bytes.size()) : hexShort(bytes, dataLimit)) + " (" +
+               parsed.error().message + ")";
     std::string text = parsed->status().describe();
-    if (!parsed->data().empty())
-        text += ", " + std::to_string(parsed->data().size()) +
-                " data bytes: " + hexShort(parsed->data(), dataLimit);
-    return text;
+    if (parsed->data().empty())
+        return text;
+    if (mask)
+        return text + ", " + maskedData(parsed->data().size());
+    return text + ", " + std::to_string(parsed->data().size()) +
+           " data bytes: " + hexShort(parsed->data(), dataLimit);
 }
 
-std::string describeMessage(const Message& message, Direction direction, std::size_t dataLimit)
+Secrecy observeMessage(SecretResponses& secrets, const Message& message, Direction direction)
+{
+    switch (message.type) {
+    case MessageType::Apdu:
+        if (direction == Direction::HostToClient) {
+            secrets.command(message.readerId, message.payload);
+            return Secrecy::Public;
+        }
+        return secrets.response(message.readerId, message.payload);
+    case MessageType::Atr:        // a new card, or the old one after a reset
+    case MessageType::CardRemove: // nothing of the card's will answer any more
+    case MessageType::ReaderRemove:
+    case MessageType::PowerRequest: // reset or power off: the card forgets the command
+        secrets.forget(message.readerId);
+        return Secrecy::Public;
+    default: return Secrecy::Public;
+    }
+}
+
+std::string describeMessage(const Message& message, Direction direction, Secrecy secrecy,
+                            std::size_t dataLimit)
 {
     std::string text = std::string(messageTypeName(message.type)) + " reader " +
                        (message.readerId == kUndefinedReaderId ? std::string("undefined")
                                                                : std::to_string(message.readerId)) +
                        ", " + std::to_string(message.payload.size()) + " bytes";
-    const std::string details = describePayload(message, direction, dataLimit);
+    const std::string details = describePayload(message, direction, secrecy, dataLimit);
     if (!details.empty())
         text += ": " + details;
     return text;

@@ -12,6 +12,3 @@ Q_DECLARE_LOGGING_CATEGORY(lcWire)   // vscard.wire: every VSCard message, decod
 Q_DECLARE_LOGGING_CATEGORY(lcCcid)   // vscard.ccid: every CCID message, decoded (debug)
 Q_DECLARE_LOGGING_CATEGORY(lcPcsc)   // vscard.pcsc: the pcscd driver link
 Q_DECLARE_LOGGING_CATEGORY(lcUsbip)  // vscard.usbip: the USB/IP export
-
-// One CCID message decoded for a trace line, or why it does not decode.
-QString describeCcid(vscard::ByteView bytes);

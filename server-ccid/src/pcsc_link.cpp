@@ -95,8 +95,7 @@ void PcscLinkConnection::handle(const link::Frame& frame)
             close(QStringLiteral("CCID message before hello"));
             return;
         }
-        if (lcCcid().isDebugEnabled())
-            qCDebug(lcCcid).noquote() << "pcscd ->" << describeCcid(frame.payload);
+        trace("pcscd ->", frame.payload);
         tap_.command(frame.payload);
         device_->handleCommand(frame.payload);
         return;
@@ -127,8 +126,7 @@ void PcscLinkConnection::startDevice(std::uint32_t slots)
     config.slotCount = static_cast<std::uint16_t>(slots);
     ccid::CcidDevice::Output output;
     output.bulkIn = [this](const Bytes& reply) {
-        if (lcCcid().isDebugEnabled())
-            qCDebug(lcCcid).noquote() << "pcscd <-" << describeCcid(reply);
+        trace("pcscd <-", reply);
         tap_.reply(reply);
         sendFrame(link::FrameKind::Bulk, reply);
     };
@@ -182,6 +180,15 @@ void PcscLinkConnection::cardRemoved(int index)
 {
     if (device_ && index < device_->slotCount())
         device_->removeCard(static_cast<std::uint8_t>(index));
+}
+
+void PcscLinkConnection::trace(const char* direction, ByteView message)
+{
+    // Observed whether traced or not: tracing may start between a command and its answer.
+    const ccid::SecretRanges secret = secrets_.observe(message);
+    if (lcCcid().isDebugEnabled())
+        qCDebug(lcCcid).noquote() << direction
+                                  << QString::fromStdString(ccid::describeWire(message, secret));
 }
 
 void PcscLinkConnection::sendFrame(link::FrameKind kind, const Bytes& payload)

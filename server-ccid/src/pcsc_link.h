@@ -4,6 +4,7 @@
 
 #include "reader_registry.h"
 #include "vscard/ccid/link_wire.h"
+#include "vscard/ccid/secret_tracker.h"
 #include "vscard/ccid/usbmon_capture.h"
 
 #include <QIODevice>
@@ -34,6 +35,8 @@ Q_SIGNALS:
 private:
     void handle(const link::Frame& frame);
     void startDevice(std::uint32_t slots);
+    // A CCID message for the vscard.ccid trace, its secrets masked.
+    void trace(const char* direction, ByteView message);
     void sendFrame(link::FrameKind kind, const Bytes& payload);
     void write(const Bytes& frame);
     void cardInserted(int index);
@@ -47,6 +50,7 @@ private:
     std::unique_ptr<ccid::CcidDevice> device_;
     ccid::UsbmonCapture* capture_;
     ccid::CaptureTap tap_;
+    ccid::SecretTracker secrets_{ccid::ExchangeLevel::Apdu}; // what traces mask
     QTimer pulseTimer_;
     bool closed_ = false;
 };

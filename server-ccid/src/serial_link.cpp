@@ -89,8 +89,7 @@ QString SerialLink::start()
     config.escape = gemaltoEscape;
     ccid::CcidDevice::Output output;
     output.bulkIn = [this](const Bytes& reply) {
-        if (lcCcid().isDebugEnabled())
-            qCDebug(lcCcid).noquote() << "serial <-" << describeCcid(reply);
+        trace("serial <-", reply);
         tap_.reply(reply);
         write(ccid::encodeSerialFrame(reply));
     };
@@ -136,11 +135,19 @@ void SerialLink::onReadable()
         const Bytes& message = **frame;
         if (profile_.echo)
             write(ccid::encodeSerialFrame(message));
-        if (lcCcid().isDebugEnabled())
-            qCDebug(lcCcid).noquote() << "serial ->" << describeCcid(message);
+        trace("serial ->", message);
         tap_.command(message);
         device_->handleCommand(message);
     }
+}
+
+void SerialLink::trace(const char* direction, ByteView message)
+{
+    // Observed whether traced or not: tracing may start between a command and its answer.
+    const ccid::SecretRanges secret = secrets_.observe(message);
+    if (lcCcid().isDebugEnabled())
+        qCDebug(lcCcid).noquote() << direction
+                                  << QString::fromStdString(ccid::describeWire(message, secret));
 }
 
 void SerialLink::write(const Bytes& bytes)

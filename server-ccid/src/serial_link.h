@@ -4,6 +4,7 @@
 #pragma once
 
 #include "reader_registry.h"
+#include "vscard/ccid/secret_tracker.h"
 #include "vscard/ccid/serial_wire.h"
 #include "vscard/ccid/usbmon_capture.h"
 
@@ -41,6 +42,8 @@ public:
 
 private:
     void onReadable();
+    // A CCID message for the vscard.ccid trace, its secrets masked.
+    void trace(const char* direction, ByteView message);
     void write(const Bytes& bytes);
     void flush();
     void cardInserted(int index);
@@ -57,6 +60,7 @@ private:
     ccid::SerialFrameDecoder decoder_;
     std::unique_ptr<ccid::CcidDevice> device_;
     ccid::CaptureTap tap_;
+    ccid::SecretTracker secrets_{ccid::ExchangeLevel::Tpdu}; // what traces mask
     QTimer pulseTimer_;
 };
 

@@ -153,8 +153,6 @@ void UsbipConnection::handle(const usbip::ServerDecoder::Item& item)
     } else if (const auto* request = std::get_if<usbip::ImportRequest>(&item)) {
         import(request->busId);
     } else if (const auto* urb = std::get_if<usbip::Submit>(&item)) {
-        if (lcCcid().isDebugEnabled() && urb->endpoint == 2 && !urb->data.empty())
-            qCDebug(lcCcid).noquote() << "usbip ->" << describeCcid(urb->data);
         device_->submit(*urb);
     } else if (const auto* unlink = std::get_if<usbip::Unlink>(&item)) {
         qCDebug(lcUsbip).noquote() << peer_ << "unlinks URB" << unlink->unlinkSeqnum;
@@ -184,11 +182,9 @@ void UsbipConnection::import(const std::string& busId)
     ccid::DeviceConfig config; // one slot, APDU level, extended APDUs
     ccid::UsbCcidDevice::Output output;
     output.completed = [this](const usbip::SubmitReply& reply, std::uint32_t direction) {
-        if (lcCcid().isDebugEnabled() && direction == usbip::kDirIn && reply.data.size() >= 10 &&
-            reply.data[0] >= 0x80 && reply.data[0] <= 0x84)
-            qCDebug(lcCcid).noquote() << "usbip <-" << describeCcid(reply.data);
         write(usbip::encodeSubmitReply(reply, direction));
     };
+    output.bulkMessage = [this](ByteView message) { trace(message); };
     output.unlinked = [this](const usbip::UnlinkReply& reply) {
         write(usbip::encodeUnlinkReply(reply));
     };
@@ -229,6 +225,18 @@ void UsbipConnection::readerRemoved(int index)
     qCInfo(lcUsbip).noquote() << "reader" << QString::fromStdString(UsbipExport::busId(index))
                               << "left the server: unplugged from" << peer_;
     finish(false);
+}
+
+void UsbipConnection::trace(ByteView message)
+{
+    // Observed whether traced or not: tracing may start between a command and its answer.
+    const ccid::SecretRanges secret = secrets_.observe(message);
+    if (!lcCcid().isDebugEnabled())
+        return;
+    const bool command =
+        !message.empty() && message[0] < static_cast<std::uint8_t>(ccid::MessageType::DataBlock);
+    qCDebug(lcCcid).noquote() << (command ? "usbip ->" : "usbip <-")
+                              << QString::fromStdString(ccid::describeWire(message, secret));
 }
 
 void UsbipConnection::write(const Bytes& bytes)

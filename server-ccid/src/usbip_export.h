@@ -4,6 +4,7 @@
 #pragma once
 
 #include "reader_registry.h"
+#include "vscard/ccid/secret_tracker.h"
 #include "vscard/ccid/usb_ccid_device.h"
 #include "vscard/ccid/usbip_wire.h"
 
@@ -70,6 +71,8 @@ private:
     void cardInserted(int index);
     void cardRemoved(int index);
     void readerRemoved(int index);
+    // A whole CCID message, either way, for the vscard.ccid trace, its secrets masked.
+    void trace(ByteView message);
     void write(const Bytes& bytes);
     // Ends the connection: after what was written has gone when graceful, else at once.
     void finish(bool graceful);
@@ -81,6 +84,7 @@ private:
     usbip::ServerDecoder decoder_;
     std::optional<int> imported_; // the registry index of the imported reader
     std::unique_ptr<ccid::UsbCcidDevice> device_;
+    ccid::SecretTracker secrets_{ccid::ExchangeLevel::Apdu}; // what traces mask
     QTimer pulseTimer_;
     bool stopped_ = false;
 };

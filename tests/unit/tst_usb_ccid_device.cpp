@@ -27,6 +27,7 @@ struct Harness {
     std::map<std::uint32_t, usbip::SubmitReply> completed;
     std::vector<usbip::UnlinkReply> unlinked;
     std::vector<std::string> logs;
+    std::vector<QString> bulkMessages; // hex, both ways, as traces see them
     std::uint32_t nextSeqnum = 1;
     std::unique_ptr<UsbCcidDevice> device;
 
@@ -40,6 +41,9 @@ struct Harness {
         };
         output.unlinked = [this](const usbip::UnlinkReply& reply) { unlinked.push_back(reply); };
         output.log = [this](const std::string& line) { logs.push_back(line); };
+        output.bulkMessage = [this](ByteView message) {
+            bulkMessages.push_back(QString::fromStdString(trace::hex(message)));
+        };
         device = std::make_unique<UsbCcidDevice>(std::move(identity), DeviceConfig{}, output);
     }
     std::uint32_t control(std::uint8_t type, std::uint8_t request, std::uint16_t value,
@@ -89,6 +93,7 @@ private Q_SLOTS:
     void beforeSetConfiguration_dataEndpointsStall();
     void oversizedCommand_stallsBulkOut_untilClearFeature();
     void commandSplitOverUrbs_isOneCommand();
+    void bulkMessages_whole_evenWhenUrbsCutThem();
     void cardEvents_waitingForTheHost_coalesce();
     void strings_areUtf16();
 };
@@ -140,6 +145,21 @@ void TestUsbCcidDevice::commandSplitOverUrbs_isOneCommand()
     QVERIFY(!harness.completed.count(waiting)); // half a header: nothing to do yet
     harness.out(fromHex("00 00 07 00 00 00"));
     QCOMPARE(harness.data(waiting), QString("80 02 00 00 00 00 07 00 00 00 3B 00"));
+}
+
+void TestUsbCcidDevice::bulkMessages_whole_evenWhenUrbsCutThem()
+{
+    Harness harness;
+    harness.control(0x00, 0x09, 1, 0, 0);
+    harness.device->ccid().insertCard(0, std::make_shared<InstantCard>(), Bytes{0x3B, 0x00});
+    harness.out(fromHex("62 00 00 00"));
+    QVERIFY(harness.bulkMessages.empty());
+    harness.out(fromHex("00 00 07 00 00 00"));
+    // The reply leaves in two IN URBs; a trace still sees it once, whole.
+    QCOMPARE(harness.data(harness.in(2, 8)), QString("80 02 00 00 00 00 07 00"));
+    QCOMPARE(harness.data(harness.in(2, 8)), QString("00 00 3B 00"));
+    QCOMPARE(harness.bulkMessages, (std::vector<QString>{"62 00 00 00 00 00 07 00 00 00",
+                                                         "80 02 00 00 00 00 07 00 00 00 3B 00"}));
 }
 
 void TestUsbCcidDevice::cardEvents_waitingForTheHost_coalesce()

@@ -70,6 +70,7 @@ void HostLink::connectNow()
     if (stopped_ || socket_)
         return;
     decoder_ = MessageDecoder();
+    secrets_ = trace::SecretResponses();
     hostInit_.reset();
     closing_ = false;
     tlsFailure_.clear();
@@ -202,12 +203,13 @@ bool HostLink::send(MessageType type, std::uint32_t readerId, ByteView payload)
     if (!socket_ || closing_)
         return false;
     const Bytes message = encodeMessage(type, readerId, payload);
-    if (lcWire().isDebugEnabled()) {
-        const Message decoded{type, readerId, Bytes(payload.begin(), payload.end())};
+    // Observed whether traced or not: tracing may start between a command and its answer.
+    const Message decoded{type, readerId, Bytes(payload.begin(), payload.end())};
+    const auto secrecy = trace::observeMessage(secrets_, decoded, trace::Direction::ClientToHost);
+    if (lcWire().isDebugEnabled())
         qCDebug(lcWire).noquote() << "->" << peer()
                                   << QString::fromStdString(trace::describeMessage(
-                                         decoded, trace::Direction::ClientToHost));
-    }
+                                         decoded, trace::Direction::ClientToHost, secrecy));
     const qint64 written = writeNow(*socket_, message);
     return written == static_cast<qint64>(message.size());
 }
@@ -219,10 +221,12 @@ void HostLink::onReadyRead()
     readAndDecode(
         *socket_, decoder_, closing_,
         [this](const Message& message) {
+            const auto secrecy =
+                trace::observeMessage(secrets_, message, trace::Direction::HostToClient);
             if (lcWire().isDebugEnabled())
                 qCDebug(lcWire).noquote() << "<-" << peer()
                                           << QString::fromStdString(trace::describeMessage(
-                                                 message, trace::Direction::HostToClient));
+                                                 message, trace::Direction::HostToClient, secrecy));
             if (message.type == MessageType::Init) {
                 const bool first = !hostInit_;
                 hostInit_ = *parseInitPayload(message.payload); // the decoder checked it

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "vscard/qt/endpoint.h"
+#include "vscard/secret_responses.h"
 #include "vscard/vscard_wire.h"
 
 #include <QObject>
@@ -69,6 +70,7 @@ private:
     LinkSettings settings_;
     QPointer<QIODevice> socket_;
     MessageDecoder decoder_;
+    trace::SecretResponses secrets_; // which answers the vscard.wire trace masks
     std::optional<InitPayload> hostInit_;
     QTimer reconnectTimer_;
     int backoffMs_;

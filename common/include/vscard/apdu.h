@@ -124,4 +124,8 @@ std::string_view instructionName(std::uint8_t ins);
 // Instructions whose command data carries a PIN or other secret that traces must not show.
 bool instructionCarriesSecret(std::uint8_t ins);
 
+// Commands whose response data is a secret that traces must not show: a deciphered key or
+// message, a key agreement's result. Signatures share these operations and are masked with them.
+bool commandAnswersWithSecret(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2);
+
 } // namespace vscard

@@ -1,6 +1,6 @@
 #include "vscard/ccid/ccid_wire.h"
 
-#include "vscard/trace.h"
+#include "vscard/ccid/secret_tracker.h"
 
 #include <cstdio>
 
@@ -269,6 +269,17 @@ Bytes configurationDescriptor(const ClassDescriptor& descriptor, std::uint8_t in
 
 std::string describe(const Message& message)
 {
+    return describe(message, pinsInCommand(message));
+}
+
+std::string describeWire(ByteView bytes, const SecretRanges& secret)
+{
+    const auto message = parseMessage(bytes);
+    return message ? describe(*message, secret) : message.error().message;
+}
+
+std::string describe(const Message& message, const SecretRanges& secret)
+{
     std::string text = std::string(messageTypeName(message.type)) + " slot " +
                        std::to_string(message.slot) + " seq " + std::to_string(message.seq);
     if (message.type >= 0x80) {
@@ -282,12 +293,9 @@ std::string describe(const Message& message)
     } else {
         text += " [" + trace::hex(message.specific) + "]";
     }
-    if (!message.data.empty()) {
-        const bool carriesCommand =
-            message.type == static_cast<std::uint8_t>(MessageType::XfrBlock);
+    if (!message.data.empty())
         text += " data " + std::to_string(message.data.size()) + ": " +
-                (carriesCommand ? trace::maskedHex(message.data) : trace::hexShort(message.data));
-    }
+                trace::hexWithSecrets(message.data, secret);
     return text;
 }
 

@@ -339,12 +339,17 @@ void UsbCcidDevice::bulkOut(const usbip::Submit& urb)
     }
     // The OUT URB completes before the replies it causes, as on a real bus.
     complete(urb.seqnum, 0, urb.direction, {}, static_cast<std::uint32_t>(urb.data.size()));
-    for (const Bytes& command : commands)
+    for (const Bytes& command : commands) {
+        if (output_.bulkMessage)
+            output_.bulkMessage(command);
         ccid_->handleCommand(command);
+    }
 }
 
 void UsbCcidDevice::queueBulkIn(const Bytes& reply)
 {
+    if (output_.bulkMessage)
+        output_.bulkMessage(reply);
     bulkInData_.push_back(reply);
     pumpIn(bulkInUrbs_, bulkInData_);
 }

@@ -1,7 +1,6 @@
 #include "vscard/ccid/usbmon_capture.h"
 
-#include "vscard/apdu.h"
-
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -21,28 +20,20 @@ void appendLittleEndian64(Bytes& out, std::uint64_t value)
     appendLittleEndian32(out, static_cast<std::uint32_t>(value >> 32));
 }
 
-// Masks from the first data byte of a command APDU whose instruction carries a PIN.
-void maskApdu(std::uint8_t* apdu, std::size_t size)
-{
-    if (size <= 5 || !instructionCarriesSecret(apdu[1]))
-        return;
-    std::memset(apdu + 5, '*', size - 5);
-}
-
 } // namespace
 
-Bytes maskSecretsInCommand(ByteView pcToRdr)
+Bytes maskSecrets(ByteView message, const SecretRanges& secret)
 {
-    Bytes masked(pcToRdr.begin(), pcToRdr.end());
-    if (masked.size() <= kHeaderSize ||
-        masked[0] != static_cast<std::uint8_t>(MessageType::XfrBlock))
+    Bytes masked(message.begin(), message.end());
+    if (trace::revealSecrets() || masked.size() <= kHeaderSize)
         return masked;
-    std::uint8_t* data = masked.data() + kHeaderSize;
-    const std::size_t size = masked.size() - kHeaderSize;
-    maskApdu(data, size);
-    // A T=1 I-block (NAD PCB LEN INF EDC) carries the APDU in INF.
-    if (size > 3 && (data[1] & 0x80) == 0 && data[2] + 3u < size)
-        maskApdu(data + 3, data[2]);
+    const std::size_t dataSize = masked.size() - kHeaderSize;
+    for (const trace::ByteRange& range : secret) {
+        const std::size_t begin = std::min(range.offset, dataSize);
+        const std::size_t end = std::min(dataSize, begin + range.length);
+        std::fill(masked.begin() + static_cast<std::ptrdiff_t>(kHeaderSize + begin),
+                  masked.begin() + static_cast<std::ptrdiff_t>(kHeaderSize + end), '*');
+    }
     return masked;
 }
 
@@ -124,12 +115,19 @@ std::uint8_t UsbmonCapture::addDevice(const ClassDescriptor& descriptor)
     const std::uint64_t urb = nextUrb_++;
     write(Record{'S', kTransferControl, 0x80, device, true, setup, length, {}, urb});
     write(Record{'C', kTransferControl, 0x80, device, false, {}, length, configuration, urb});
+    secrets_.emplace(device, SecretTracker(exchangeLevelOf(descriptor)));
     return device;
+}
+
+SecretTracker& UsbmonCapture::secretsOf(std::uint8_t device)
+{
+    // Every device comes from addDevice(); one that did not would still be tracked.
+    return secrets_.try_emplace(device, ExchangeLevel::Apdu).first->second;
 }
 
 void UsbmonCapture::command(std::uint8_t device, ByteView pcToRdr)
 {
-    const Bytes masked = maskSecretsInCommand(pcToRdr);
+    const Bytes masked = maskSecrets(pcToRdr, secretsOf(device).observe(pcToRdr));
     write(Record{'S',
                  kTransferBulk,
                  0x02,
@@ -142,14 +140,15 @@ void UsbmonCapture::command(std::uint8_t device, ByteView pcToRdr)
 
 void UsbmonCapture::reply(std::uint8_t device, ByteView rdrToPc)
 {
+    const Bytes masked = maskSecrets(rdrToPc, secretsOf(device).observe(rdrToPc));
     write(Record{'C',
                  kTransferBulk,
                  0x82,
                  device,
                  false,
                  {},
-                 static_cast<std::uint32_t>(rdrToPc.size()),
-                 rdrToPc});
+                 static_cast<std::uint32_t>(masked.size()),
+                 masked});
 }
 
 void UsbmonCapture::interrupt(std::uint8_t device, ByteView notification)

@@ -5,12 +5,14 @@
 
 #include "vscard/bytes.h"
 #include "vscard/result.h"
+#include "vscard/trace.h"
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vscard::ccid {
 
@@ -167,7 +169,15 @@ inline constexpr std::uint32_t kGemPcSerialFeatures = 0x00010230;
 // host reads. interfaceString: the iInterface string index, 0 for none.
 Bytes configurationDescriptor(const ClassDescriptor& descriptor, std::uint8_t interfaceString = 0);
 
-// One-line decode for traces.
+// Data bytes of one message that a trace or a capture must not show (offsets into its data).
+using SecretRanges = std::vector<trace::ByteRange>;
+
+// One-line decode for traces, with the PINs the message shows by itself masked (pinsInCommand).
 std::string describe(const Message& message);
+// The same with the secret data bytes a link's SecretTracker found: "data 258: <256 bytes
+// masked> 90 00". --trace-secrets (trace::revealSecrets) shows them.
+std::string describe(const Message& message, const SecretRanges& secret);
+// A whole bulk message as it travelled, decoded, or why it does not decode.
+std::string describeWire(ByteView bytes, const SecretRanges& secret);
 
 } // namespace vscard::ccid

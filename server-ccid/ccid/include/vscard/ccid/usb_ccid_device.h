@@ -41,6 +41,9 @@ public:
         std::function<void(const usbip::SubmitReply&, std::uint32_t direction)> completed;
         std::function<void(const usbip::UnlinkReply&)> unlinked;
         std::function<void(const std::string&)> log;
+        // Every whole bulk message, either way, for traces: URBs may cut one in pieces.
+        // PC_to_RDR before the CCID model takes it, RDR_to_PC as the model sends it.
+        std::function<void(ByteView)> bulkMessage;
     };
 
     UsbCcidDevice(UsbIdentity identity, DeviceConfig config, Output output);

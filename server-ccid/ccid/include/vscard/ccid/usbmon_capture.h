@@ -1,12 +1,15 @@
 // --pcap: CCID traffic written as a Linux usbmon capture (pcap link type 220), the format
 // Wireshark reads from a real USB bus. Each link is a device on bus 1; its configuration
 // descriptor opens the capture so that tshark's usbccid dissector claims it without options,
-// and `-d usbccid.subdissector,iso7816` decodes the APDUs. PINs are masked as in traces.
+// and `-d usbccid.subdissector,iso7816` decodes the APDUs. Secrets are masked as in traces:
+// each device has its SecretTracker, which sees both directions.
 #pragma once
 
 #include "vscard/ccid/ccid_wire.h"
+#include "vscard/ccid/secret_tracker.h"
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -42,10 +45,12 @@ private:
 
     explicit UsbmonCapture(std::FILE* file) : file_(file) {}
     void write(const Record& record);
+    SecretTracker& secretsOf(std::uint8_t device);
 
     std::FILE* file_;
     std::uint64_t nextUrb_ = 1;
     std::uint8_t nextDevice_ = 2;
+    std::map<std::uint8_t, SecretTracker> secrets_; // per device
 };
 
 // One link's view of the capture: a device on the bus, or nothing when there is no --pcap.
@@ -77,7 +82,8 @@ private:
     std::uint8_t device_ = 0;
 };
 
-// A PC_to_RDR message as a capture may keep it: the data of PIN-carrying commands masked.
-Bytes maskSecretsInCommand(ByteView pcToRdr);
+// A bulk message as a capture may keep it: the secret data bytes (a SecretTracker's ranges,
+// offsets into the data after the header) replaced by '*', unless --trace-secrets.
+Bytes maskSecrets(ByteView message, const SecretRanges& secret);
 
 } // namespace vscard::ccid
