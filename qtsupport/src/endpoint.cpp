@@ -1,5 +1,7 @@
 #include "vscard/qt/endpoint.h"
 
+#include <QFileInfo>
+
 namespace vscard {
 
 Result<Endpoint, QString> Endpoint::parse(const QString& spec)
@@ -7,9 +9,11 @@ Result<Endpoint, QString> Endpoint::parse(const QString& spec)
     Endpoint endpoint;
     if (spec.startsWith(QLatin1String("unix:"))) {
         endpoint.kind = Kind::Unix;
-        endpoint.path = spec.mid(5);
-        if (endpoint.path.isEmpty())
+        if (spec.size() == 5)
             return fail(QStringLiteral("\"%1\": unix: needs a socket path").arg(spec));
+        // Qt's local sockets take a name without a slash as a file in /tmp: a relative path
+        // means the current directory here, as it does for every other file.
+        endpoint.path = QFileInfo(spec.mid(5)).absoluteFilePath();
         return endpoint;
     }
     if (spec.startsWith(QLatin1String("tls:")))

@@ -36,4 +36,13 @@ void installTraceFilter(const QString& globs)
     installed = true;
 }
 
+QCommandLineOption traceSecretsOption()
+{
+    return QCommandLineOption(
+        "trace-secrets",
+        "Show in --trace (and --pcap) what they mask otherwise: the data of VERIFY, CHANGE "
+        "REFERENCE DATA and RESET RETRY COUNTER, CCID Secure PIN blocks, and answers to "
+        "decipher commands. For debugging with test cards only.");
+}
+
 } // namespace vscard

@@ -1,9 +1,9 @@
 #include "client_session.h"
 
+#include "audit_trail.h"
 #include "logging.h"
 #include "stream_listener.h"
 #include "vscard/atr.h"
-#include "vscard/qt/socket_reader.h"
 #include "vscard/qt/socket_writer.h"
 #include "vscard/trace.h"
 
@@ -13,6 +13,10 @@
 namespace vscard::server {
 
 namespace {
+
+// Qt buffers no more than this of a client's input: a client whose reading is paused (by the
+// message rate) then waits in the kernel, and its flood does not pile up in our memory.
+constexpr qint64 kReadBufferSize = 64 * 1024;
 
 // What this host announces: it understands both extensions of docs/protocol.md.
 InitPayload hostInit()
@@ -40,21 +44,42 @@ QString quoted(const QString& name)
     return QLatin1Char('"') + name + QLatin1Char('"');
 }
 
-QString describe(const Message& message, trace::Direction direction)
-{
-    return QString::fromStdString(trace::describeMessage(message, direction));
-}
-
 } // namespace
 
-ClientSession::ClientSession(QIODevice* socket, QString peer, ReaderRegistry& registry,
-                             SessionLimits limits, QObject* parent)
+ClientSession::ClientSession(QIODevice* socket, QString peer, ClientAuthorization authorization,
+                             ReaderRegistry& registry, ClientLimits limits, QObject* parent)
     : QObject(parent), socket_(socket), peer_(std::move(peer)), registry_(registry),
-      limits_(limits), decoder_(DecoderLimits{limits.maxPayload})
+      authorization_(std::move(authorization)), limits_(limits),
+      decoder_(DecoderLimits{limits.messageSize})
 {
     socket->setParent(this);
+    if (auto* network = qobject_cast<QAbstractSocket*>(socket))
+        network->setReadBufferSize(kReadBufferSize);
+    else if (auto* local = qobject_cast<QLocalSocket*>(socket))
+        local->setReadBufferSize(kReadBufferSize);
+    if (limits_.messagesPerSecond > 0)
+        rate_.emplace(limits_.messagesPerSecond, limits_.messagesPerSecond);
+    resumeTimer_.setSingleShot(true);
+    connect(&resumeTimer_, &QTimer::timeout, this, &ClientSession::onReadyRead);
+    // Until its first message, a connection holds a socket for nothing: it gets a deadline
+    // (slow or silent peers must not hold connections open); after it, --client-idle.
+    idleTimer_.setSingleShot(true);
+    connect(&idleTimer_, &QTimer::timeout, this, [this] {
+        drop(receivedMessage_
+                 ? QStringLiteral("idle for %1 s (--client-idle)").arg(limits_.idleSeconds)
+                 : QStringLiteral("it sent no complete message within %1 s")
+                       .arg(limits_.firstMessageSeconds));
+    });
+    if (limits_.firstMessageSeconds > 0)
+        idleTimer_.start(limits_.firstMessageSeconds * 1000);
     connect(socket, &QIODevice::readyRead, this, &ClientSession::onReadyRead);
     qCInfo(lcServer).noquote() << "client" << peer_ << "connected";
+    qCInfo(lcAudit).noquote() << QStringLiteral("connect %1 %2%3")
+                                     .arg(peer_, authorization_.identity)
+                                     .arg(authorization_.rule.isEmpty()
+                                              ? QString()
+                                              : QStringLiteral(", allowed by ") +
+                                                    authorization_.rule);
 }
 
 ClientSession::~ClientSession()
@@ -66,15 +91,55 @@ ClientSession::~ClientSession()
 
 void ClientSession::onReadyRead() noexcept
 {
-    if (!socket_)
+    if (!socket_ || resumeTimer_.isActive())
         return;
     try {
-        readAndDecode(
-            *socket_, decoder_, released_, [this](const Message& message) { handle(message); },
-            [this](const QString& error) { drop(error); });
+        pump();
     } catch (const std::exception& error) {
         drop(QStringLiteral("internal error: %1").arg(error.what()));
     }
+}
+
+void ClientSession::pump()
+{
+    while (!released_ && socket_) {
+        if (rate_ && !rate_->hasToken()) {
+            pauseReading(rate_->millisecondsUntilToken());
+            return;
+        }
+        auto next = decoder_.next();
+        if (!next) {
+            if (socket_->bytesAvailable() <= 0)
+                return;
+            const QByteArray chunk = socket_->read(kReadBufferSize);
+            decoder_.feed(ByteView(reinterpret_cast<const std::uint8_t*>(chunk.constData()),
+                                   static_cast<std::size_t>(chunk.size())));
+            continue;
+        }
+        if (!*next) {
+            drop(QString::fromStdString(next->error().message));
+            return;
+        }
+        if (rate_)
+            rate_->tryTake();
+        receivedMessage_ = true;
+        if (limits_.idleSeconds > 0)
+            idleTimer_.start(limits_.idleSeconds * 1000);
+        else
+            idleTimer_.stop();
+        handle(**next);
+    }
+}
+
+void ClientSession::pauseReading(int milliseconds)
+{
+    if (!rateWarned_) {
+        rateWarned_ = true;
+        qCWarning(lcServer).noquote()
+            << "client" << peer_ << "sends more than" << limits_.messagesPerSecond
+            << "messages a second (--client-rate): its messages wait";
+    }
+    resumeTimer_.start(milliseconds);
 }
 
 void ClientSession::onDisconnected() noexcept
@@ -94,12 +159,14 @@ void ClientSession::onDisconnected() noexcept
             << "client" << peer_ << "disconnected while a command waited for its card";
     else
         qCInfo(lcServer).noquote() << "client" << peer_ << "disconnected";
+    qCInfo(lcAudit).noquote() << "disconnect" << peer_;
     release();
 }
 
 void ClientSession::drop(const QString& reason)
 {
     qCWarning(lcServer).noquote() << "client" << peer_ << ":" << reason << "- connection dropped";
+    qCInfo(lcAudit).noquote() << "disconnect" << peer_ << "dropped:" << reason;
     release();
 }
 
@@ -108,8 +175,13 @@ void ClientSession::release()
     if (released_)
         return;
     released_ = true;
-    for (const auto& [readerId, index] : readers_)
+    resumeTimer_.stop();
+    idleTimer_.stop();
+    for (const auto& [readerId, index] : readers_) {
+        qCInfo(lcAudit).noquote()
+            << QStringLiteral("reader-remove %1 slot %2 (disconnected)").arg(peer_).arg(index);
         registry_.removeReader(index);
+    }
     readers_.clear();
     if (socket_) {
         socket_->disconnect(this);
@@ -122,14 +194,12 @@ void ClientSession::send(MessageType type, std::uint32_t readerId, const Bytes& 
 {
     if (released_ || !socket_)
         return;
-    if (lcWire().isDebugEnabled())
-        qCDebug(lcWire).noquote() << peer_ << "<-"
-                                  << describe(Message{type, readerId, payload},
-                                              trace::Direction::HostToClient);
+    if (type == MessageType::Apdu || lcWire().isDebugEnabled())
+        traceMessage(Message{type, readerId, payload}, trace::Direction::HostToClient);
     const Bytes wire = encodeMessage(type, readerId, payload);
     // One write per message, sent now; what the kernel cannot take waits in Qt's buffer.
     writeNow(*socket_, wire);
-    if (socket_->bytesToWrite() > limits_.maxWriteBacklog)
+    if (socket_->bytesToWrite() > limits_.backlog)
         drop(QStringLiteral("%1 bytes wait unread by the peer").arg(socket_->bytesToWrite()));
 }
 
@@ -159,11 +229,21 @@ std::uint32_t ClientSession::lowestFreeReaderId() const
     return id;
 }
 
+void ClientSession::traceMessage(const Message& message, trace::Direction direction)
+{
+    // Observed whether traced or not: --trace may be switched on between a command and its
+    // answer, and the answer must still be masked then.
+    const trace::Secrecy secrecy = trace::observeMessage(secrets_, message, direction);
+    if (lcWire().isDebugEnabled())
+        qCDebug(lcWire).noquote() << peer_
+                                  << (direction == trace::Direction::ClientToHost ? "->" : "<-")
+                                  << QString::fromStdString(
+                                         trace::describeMessage(message, direction, secrecy));
+}
+
 void ClientSession::handle(const Message& message)
 {
-    if (lcWire().isDebugEnabled())
-        qCDebug(lcWire).noquote() << peer_ << "->"
-                                  << describe(message, trace::Direction::ClientToHost);
+    traceMessage(message, trace::Direction::ClientToHost);
     switch (message.type) {
     case MessageType::Init: handleInit(message); return;
     case MessageType::ReaderAdd: handleReaderAdd(message); return;
@@ -172,6 +252,8 @@ void ClientSession::handle(const Message& message)
         if (const auto index = registryIndex(message.readerId)) {
             qCInfo(lcServer).noquote() << "client" << peer_ << "removed reader" << message.readerId
                                        << "from slot" << *index;
+            qCInfo(lcAudit).noquote()
+                << QStringLiteral("reader-remove %1 slot %2").arg(peer_).arg(*index);
             registry_.removeReader(*index);
             readers_.erase(message.readerId);
         }
@@ -181,6 +263,8 @@ void ClientSession::handle(const Message& message)
     case MessageType::CardRemove:
         if (const auto index = registryIndex(message.readerId)) {
             qCInfo(lcServer).noquote() << "client" << peer_ << "removed the card of slot" << *index;
+            qCInfo(lcAudit).noquote()
+                << QStringLiteral("card-remove %1 slot %2").arg(peer_).arg(*index);
             registry_.removeCard(*index);
         }
         acknowledge(message.readerId, ErrorCode::Success);
@@ -220,18 +304,59 @@ void ClientSession::handleInit(const Message& message)
     send(MessageType::Init, kUndefinedReaderId, Bytes(reply.begin() + kHeaderSize, reply.end()));
 }
 
+QString ClientSession::limitSource(const char* option) const
+{
+    return authorization_.rule.isEmpty()
+               ? QString::fromLatin1(option)
+               : QStringLiteral("the policy rule at ") + authorization_.rule;
+}
+
+std::optional<std::pair<QString, ErrorCode>> ClientSession::readerRefusal(const QString& name) const
+{
+    const policy::Grant& grant = authorization_.grant;
+    int most = limits_.readers > 0 ? limits_.readers : registry_.capacity();
+    QString source = QStringLiteral("--client-readers");
+    if (grant.maxReaders && static_cast<int>(*grant.maxReaders) < most) {
+        most = static_cast<int>(*grant.maxReaders);
+        source = limitSource("");
+    }
+    if (static_cast<int>(readers_.size()) >= most)
+        return std::pair(QStringLiteral("it has %1 readers, the most %2 allows")
+                             .arg(readers_.size())
+                             .arg(source),
+                         ErrorCode::CannotAddMoreReaders);
+    if (!grant.allowsName(name.toStdString()))
+        return std::pair(QStringLiteral("%1 allows no reader of that name").arg(limitSource("")),
+                         ErrorCode::GeneralError);
+    return std::nullopt;
+}
+
 void ClientSession::handleReaderAdd(const Message& message)
 {
     QString name = QString::fromStdString(readerNameFromPayload(message.payload));
     const std::uint32_t readerId = lowestFreeReaderId();
     if (name.isEmpty())
         name = QStringLiteral("VSCard reader %1").arg(readerId); // libcacard sends no name
-    const auto index = registry_.addReader(name, peer_, readerId);
+    const auto refuse =
+        [&](const QString& reason, ErrorCode code) {
+            qCWarning(lcServer).noquote()
+                << "client" << peer_ << ": reader" << quoted(name) << "refused," << reason;
+            qCInfo(lcAudit).noquote()
+                << QStringLiteral("refuse-reader %1 %2: %3").arg(peer_, quoted(name), reason);
+            acknowledge(kUndefinedReaderId, code);
+        };
+    if (const auto refusal = readerRefusal(name)) {
+        refuse(refusal->first, refusal->second);
+        return;
+    }
+    const policy::Grant& grant = authorization_.grant;
+    const auto index = registry_.addReader(name, peer_, readerId,
+                                           [&grant](int slot) { return grant.allowsSlot(slot); });
     if (!index) {
-        qCWarning(lcServer).noquote()
-            << "client" << peer_ << ": reader" << quoted(name) << "refused, all"
-            << registry_.capacity() << "readers are taken";
-        acknowledge(kUndefinedReaderId, ErrorCode::CannotAddMoreReaders);
+        refuse(grant.slots.empty()
+                   ? QStringLiteral("all %1 readers are taken").arg(registry_.capacity())
+                   : QStringLiteral("no slot %1 allows is free").arg(limitSource("")),
+               ErrorCode::CannotAddMoreReaders);
         return;
     }
     readers_[readerId] = *index;
@@ -243,6 +368,8 @@ void ClientSession::handleReaderAdd(const Message& message)
                                       .arg(*index)
                                       .arg(pcscSlot ? "PC/SC reader " + quoted(*pcscSlot)
                                                     : QStringLiteral("no PC/SC slot"));
+    qCInfo(lcAudit).noquote()
+        << QStringLiteral("reader-add %1 %2 slot %3").arg(peer_, quoted(name)).arg(*index);
     acknowledge(readerId, ErrorCode::Success);
 }
 
@@ -270,6 +397,10 @@ void ClientSession::handleAtr(const Message& message)
     auto card = std::make_shared<RemoteCard>(*this, message.readerId, extended, power);
     qCInfo(lcServer).noquote() << "client" << peer_ << "inserted a card in slot" << *index << ":"
                                << QString::fromStdString(trace::hex(message.payload));
+    qCInfo(lcAudit).noquote() << QStringLiteral("card-insert %1 slot %2 ATR %3")
+                                     .arg(peer_)
+                                     .arg(*index)
+                                     .arg(QString::fromStdString(trace::hex(message.payload)));
     cards_[message.readerId] = card;
     registry_.insertCard(*index, std::move(card), message.payload);
     acknowledge(message.readerId, ErrorCode::Success);
@@ -293,6 +424,9 @@ void ClientSession::toCard(const Message& message)
             card->onClientError(*code);
         return;
     }
+    if (message.type == MessageType::Apdu)
+        if (const Bytes* command = card->commandInFlight())
+            auditVerify(*index, entry->name, peer_, *command, message.payload);
     card->onResponse(message.type, message.payload);
 }
 

@@ -4,20 +4,29 @@
 #pragma once
 
 #include "reader_registry.h"
+#include "server_options.h"
+#include "vscard/policy/access_policy.h"
+#include "vscard/secret_responses.h"
+#include "vscard/trace.h"
 #include "vscard/vscard_wire.h"
+
+#include "token_bucket.h"
 
 #include <QIODevice>
 #include <QObject>
 #include <QPointer>
+#include <QTimer>
 
 #include <map>
 
 namespace vscard::server {
 
-struct SessionLimits {
-    std::size_t maxPayload = kDefaultMaxPayload;
-    // A peer that leaves this much unread is dropped rather than buffered without end.
-    qint64 maxWriteBacklog = 8 * 1024 * 1024;
+// Why a client is let in and what it may do: its identity for the logs, and the policy rule
+// that admitted it ("FILE:LINE"; empty without a policy).
+struct ClientAuthorization {
+    QString identity;
+    QString rule;
+    policy::Grant grant;
 };
 
 class ClientSession : public QObject, public CardSideSender {
@@ -25,8 +34,8 @@ class ClientSession : public QObject, public CardSideSender {
 
 public:
     // Takes ownership of the socket. The owner calls onDisconnected() when it closes.
-    ClientSession(QIODevice* socket, QString peer, ReaderRegistry& registry, SessionLimits limits,
-                  QObject* parent = nullptr);
+    ClientSession(QIODevice* socket, QString peer, ClientAuthorization authorization,
+                  ReaderRegistry& registry, ClientLimits limits, QObject* parent = nullptr);
     ~ClientSession() override;
 
     const QString& peer() const { return peer_; }
@@ -41,6 +50,10 @@ Q_SIGNALS:
     void finished();
 
 private:
+    // Decodes and handles what has arrived, as fast as the message rate allows.
+    void pump();
+    void pauseReading(int milliseconds);
+    void traceMessage(const Message& message, trace::Direction direction);
     void handle(const Message& message);
     void handleInit(const Message& message);
     void handleReaderAdd(const Message& message);
@@ -53,12 +66,22 @@ private:
     void release();
     std::optional<int> registryIndex(std::uint32_t readerId) const;
     std::uint32_t lowestFreeReaderId() const;
+    // Why this client may not add a reader named NAME now and the answer it gets, or nullopt.
+    std::optional<std::pair<QString, ErrorCode>> readerRefusal(const QString& name) const;
+    QString limitSource(const char* option) const;
 
     QPointer<QIODevice> socket_;
     QString peer_;
     ReaderRegistry& registry_;
-    SessionLimits limits_;
+    ClientAuthorization authorization_;
+    ClientLimits limits_;
     MessageDecoder decoder_;
+    std::optional<TokenBucket> rate_; // --client-rate
+    QTimer resumeTimer_;              // reading paused by the rate
+    QTimer idleTimer_;                // --client-idle, and the first message's deadline
+    bool receivedMessage_ = false;
+    bool rateWarned_ = false;
+    trace::SecretResponses secrets_; // which answers traces must mask
     std::optional<InitPayload> peerInit_;
     std::map<std::uint32_t, int> readers_;                     // client reader id -> registry index
     std::map<std::uint32_t, std::weak_ptr<RemoteCard>> cards_; // where its answers go

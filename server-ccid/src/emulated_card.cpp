@@ -1,5 +1,6 @@
 #include "emulated_card.h"
 
+#include "audit_trail.h"
 #include "logging.h"
 
 namespace vscard::server {
@@ -10,7 +11,10 @@ void EmulatedCard::transmit(Bytes command, Completion done)
         done(fail(std::string("the card has left")));
         return;
     }
-    done(card_->process(command));
+    Bytes response = card_->process(command);
+    if (auditSlot_ >= 0)
+        auditVerify(auditSlot_, auditName_, QStringLiteral("emulation"), command, response);
+    done(std::move(response));
 }
 
 void EmulatedCard::power(PowerAction action, Completion done)

@@ -26,8 +26,16 @@ public:
     void power(PowerAction action, Completion done) override;
     void detach() override { detached_ = true; }
     bool hasOperationInFlight() const override { return false; }
+    // Where the card sits, for the audit trail's VERIFY events.
+    void setAuditPlace(int slot, QString readerName)
+    {
+        auditSlot_ = slot;
+        auditName_ = std::move(readerName);
+    }
 
 private:
+    int auditSlot_ = -1;
+    QString auditName_;
     std::unique_ptr<cacard::CacCard> card_;
     bool detached_ = false;
 };

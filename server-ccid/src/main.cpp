@@ -1,4 +1,5 @@
 // server-ccid: a virtual CCID reader for VSCard clients. The logic lives in vscard_server.
+#include "audit_trail.h"
 #include "logging.h"
 #include "server.h"
 #include "server_options.h"
@@ -6,6 +7,7 @@
 #include "vscard/qt/service_manager.h"
 #include "vscard/qt/signal_handler.h"
 #include "vscard/qt/trace_filter.h"
+#include "vscard/trace.h"
 
 #include <QCoreApplication>
 
@@ -31,6 +33,14 @@ int main(int argc, char* argv[])
     qSetMessagePattern("server-ccid: %{if-warning}warning: %{endif}%{if-critical}error: %{endif}"
                        "%{message}");
     vscard::installTraceFilter(options.trace);
+    vscard::trace::setRevealSecrets(options.traceSecrets);
+    auto audit = vscard::server::openAuditSink(options.audit);
+    if (!audit) {
+        std::fprintf(stderr, "server-ccid: --audit %s\n", qPrintable(audit.error()));
+        return 1;
+    }
+    qCInfo(lcServer).noquote() << "audit trail to" << (*audit)->describe();
+    vscard::server::installAuditTrail(std::move(*audit));
     vscard::server::Server server(options);
     server.setInheritedSockets(vscard::service::takeInheritedSockets());
     if (const QString problem = server.start(); !problem.isEmpty()) {
@@ -60,6 +70,7 @@ int main(int argc, char* argv[])
             qCInfo(lcServer).noquote()
                 << "reloading" << next.options.configFile.value_or("(no configuration file)");
             vscard::installTraceFilter(next.options.trace);
+            vscard::trace::setRevealSecrets(next.options.traceSecrets);
             server.reload(next.options);
         }
         vscard::service::notify("READY=1\nSTATUS=" + server.describe().toUtf8());

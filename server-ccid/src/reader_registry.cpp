@@ -87,10 +87,11 @@ ReaderRegistry::ReaderRegistry(int capacity, QString pcscName, QObject* parent)
 }
 
 std::optional<int> ReaderRegistry::addReader(QString name, QString owner,
-                                             std::uint32_t clientReaderId)
+                                             std::uint32_t clientReaderId,
+                                             const std::function<bool(int)>& allowed)
 {
     for (std::size_t i = 0; i < entries_.size(); ++i) {
-        if (entries_[i])
+        if (entries_[i] || (allowed && !allowed(static_cast<int>(i))))
             continue;
         entries_[i] = ReaderEntry{std::move(name), std::move(owner), clientReaderId, nullptr, {}};
         Q_EMIT readerAdded(static_cast<int>(i));

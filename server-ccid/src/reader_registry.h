@@ -9,6 +9,7 @@
 #include <QString>
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -48,6 +49,11 @@ public:
     // The card is gone: nothing more is sent, nothing queued is answered.
     void detach() override;
     bool hasOperationInFlight() const override { return inFlight_.has_value(); }
+    // The command APDU the card is answering now, if any.
+    const Bytes* commandInFlight() const
+    {
+        return inFlight_ && inFlight_->request == MessageType::Apdu ? &inFlight_->payload : nullptr;
+    }
 
 private:
     struct Operation {
@@ -84,8 +90,9 @@ public:
     ReaderRegistry(int capacity, QString pcscName, QObject* parent = nullptr);
 
     int capacity() const { return static_cast<int>(entries_.size()); }
-    // The index of the new reader, or nullopt when every index is taken.
-    std::optional<int> addReader(QString name, QString owner, std::uint32_t clientReaderId);
+    // The lowest free index that `allowed` accepts for the new reader, or nullopt when none is.
+    std::optional<int> addReader(QString name, QString owner, std::uint32_t clientReaderId,
+                                 const std::function<bool(int)>& allowed = {});
     void removeReader(int index);
     void insertCard(int index, std::shared_ptr<ServedCard> card, Bytes atr);
     void removeCard(int index);

@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include "audit_trail.h"
 #include "client_session.h"
 #include "emulated_card.h"
 #include "hardware_mirror.h"
@@ -10,6 +11,7 @@
 #include "usbip_export.h"
 #include "vscard/ccid/link_wire.h"
 
+#include <QFile>
 #include <QLocalSocket>
 
 #include <algorithm>
@@ -38,8 +40,30 @@ void Server::setInheritedSockets(QList<service::InheritedSocket> sockets)
     inherited_ = std::move(sockets);
 }
 
+Result<policy::AccessPolicy, QString> loadPolicy(const QString& path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return fail(QStringLiteral("--policy %1: %2").arg(path, file.errorString()));
+    auto parsed = policy::AccessPolicy::parse(file.readAll().toStdString());
+    if (!parsed)
+        return fail(QStringLiteral("--policy %1:%2: %3")
+                        .arg(path)
+                        .arg(parsed.error().line)
+                        .arg(QString::fromStdString(parsed.error().message)));
+    return *parsed;
+}
+
 QString Server::start()
 {
+    if (options_.policyFile) {
+        auto loaded = loadPolicy(*options_.policyFile);
+        if (!loaded)
+            return loaded.error();
+        policy_ = std::move(*loaded);
+        qCInfo(lcServer).noquote() << "clients admitted by the policy" << *options_.policyFile
+                                   << "(" << policy_->rules().size() << "rules)";
+    }
     if (options_.pcap) {
         auto capture = ccid::UsbmonCapture::create(options_.pcap->toStdString());
         if (!capture)
@@ -229,6 +253,20 @@ void Server::reload(const ServerOptions& next)
     options_.listen = next.listen;
     options_.usbip = next.usbip;
     options_.trace = next.trace;
+    // The policy applies to connections made from now on; a broken file changes nothing.
+    if (!next.policyFile) {
+        if (policy_)
+            qCWarning(lcServer) << "reload: no --policy any more, every client is admitted";
+        policy_.reset();
+        options_.policyFile.reset();
+    } else if (auto loaded = loadPolicy(*next.policyFile); !loaded) {
+        qCWarning(lcServer).noquote() << "reload: policy kept as it was:" << loaded.error();
+    } else {
+        policy_ = std::move(*loaded);
+        options_.policyFile = next.policyFile;
+        qCInfo(lcServer).noquote() << "reload: clients admitted by the policy" << *next.policyFile
+                                   << "(" << policy_->rules().size() << "rules)";
+    }
     QStringList waiting;
     const auto differs = [&](bool different, const char* name) {
         if (different)
@@ -250,6 +288,13 @@ void Server::reload(const ServerOptions& next)
     differs(next.stateDirectory != options_.stateDirectory, "state-dir");
     differs(next.pinTries != options_.pinTries, "pin-tries");
     differs(next.pcap != options_.pcap, "pcap");
+    differs(next.audit != options_.audit, "audit");
+    differs(next.maxClients != options_.maxClients, "max-clients");
+    const ClientLimits& a = next.clientLimits;
+    const ClientLimits& b = options_.clientLimits;
+    differs(a.readers != b.readers || a.messageSize != b.messageSize || a.backlog != b.backlog ||
+                a.messagesPerSecond != b.messagesPerSecond || a.idleSeconds != b.idleSeconds,
+            "client-*");
     if (!waiting.isEmpty())
         qCWarning(lcServer).noquote()
             << "reload: changed but applied only at the next start:" << waiting.join(", ");
@@ -280,6 +325,7 @@ QString Server::startEmulatedCards()
             const auto index = registry_.addReader(reader.name, QStringLiteral("emulation"), 0);
             if (!index)
                 return QStringLiteral("--card: more cards than --max-readers");
+            reader.card->setAuditPlace(*index, reader.name);
             registry_.insertCard(*index, reader.card, cacard::CacCard::atr());
         }
         if (cards->hardwareUse != cacard::HardwareUse::No) {
@@ -307,11 +353,46 @@ QList<Endpoint> Server::boundUsbipEndpoints() const
     return endpoints;
 }
 
-void Server::acceptClient(QIODevice* socket, const QString& peer)
+void Server::acceptClient(QIODevice* socket, const QString& peer,
+                          const policy::PeerIdentity& identity)
 {
-    auto* session = new ClientSession(socket, peer, registry_, SessionLimits{}, this);
+    ClientAuthorization authorization;
+    authorization.identity = QString::fromStdString(identity.describe());
+    if (clients_ >= options_.maxClients) {
+        refuseClient(socket, peer, authorization.identity,
+                     QStringLiteral("%1 clients are connected, the most --max-clients allows")
+                         .arg(clients_));
+        return;
+    }
+    if (policy_) {
+        const policy::Decision decision = policy_->decide(identity);
+        const QString rule = QStringLiteral("%1:%2").arg(*options_.policyFile).arg(decision.line);
+        if (!decision.allowed) {
+            refuseClient(socket, peer, authorization.identity,
+                         decision.line ? QStringLiteral("denied by the policy rule at %1").arg(rule)
+                                       : QStringLiteral("no rule of the policy %1 admits it")
+                                             .arg(*options_.policyFile));
+            return;
+        }
+        authorization.rule = rule;
+        authorization.grant = decision.grant;
+    }
+    ++clients_;
+    auto* session = new ClientSession(socket, peer, std::move(authorization), registry_,
+                                      options_.clientLimits, this);
     onSocketClosed(socket, session, [session] { session->onDisconnected(); });
     connect(session, &ClientSession::finished, session, &QObject::deleteLater);
+    connect(session, &QObject::destroyed, this, [this] { --clients_; });
+}
+
+void Server::refuseClient(QIODevice* socket, const QString& peer, const QString& identity,
+                          const QString& reason)
+{
+    qCWarning(lcServer).noquote() << "client" << peer << "(" + identity + ")"
+                                  << "refused:" << reason;
+    qCInfo(lcAudit).noquote() << QStringLiteral("refuse %1 %2: %3").arg(peer, identity, reason);
+    abortSocket(socket);
+    socket->deleteLater();
 }
 
 void Server::acceptDriver(QIODevice* socket, const QString& peer)

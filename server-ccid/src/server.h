@@ -4,6 +4,7 @@
 #include "reader_registry.h"
 #include "server_options.h"
 #include "vscard/ccid/usbmon_capture.h"
+#include "vscard/policy/access_policy.h"
 #include "vscard/qt/service_manager.h"
 
 #include <QList>
@@ -50,7 +51,10 @@ private:
     QString addClientListener(const Endpoint& endpoint, bool adoptAny = false);
     QString addUsbipListener(const Endpoint& endpoint, bool adoptAny = false);
     QString addDriverListener(const Endpoint& endpoint, bool adoptAny = false);
-    void acceptClient(QIODevice* socket, const QString& peer);
+    void acceptClient(QIODevice* socket, const QString& peer, const policy::PeerIdentity& identity);
+    // Refuses a connection before anything it sent is read.
+    void refuseClient(QIODevice* socket, const QString& peer, const QString& identity,
+                      const QString& reason);
     void acceptDriver(QIODevice* socket, const QString& peer);
 
     ServerOptions options_;
@@ -61,8 +65,13 @@ private:
     StreamListener* driverListener_ = nullptr;
     UsbipExport* usbipExport_ = nullptr;
     QList<service::InheritedSocket> inherited_;
-    std::optional<QSslConfiguration> tls_; // made on the first tls: endpoint
+    std::optional<QSslConfiguration> tls_;       // made on the first tls: endpoint
+    std::optional<policy::AccessPolicy> policy_; // --policy
+    int clients_ = 0;                            // VSCard connections open now
 };
+
+// --policy FILE read and parsed; an error says FILE:LINE and what is wrong.
+Result<policy::AccessPolicy, QString> loadPolicy(const QString& path);
 
 // --list: asks a running server and prints its answer. Returns the exit code.
 int printReaderList(const QString& pcscSocket);

@@ -2,9 +2,11 @@
 
 #include "serial_link.h"
 #include "vscard/qt/config_file.h"
+#include "vscard/qt/trace_filter.h"
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
+#include <QFileInfo>
 #include <QRegularExpression>
 
 namespace vscard::server {
@@ -93,7 +95,8 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "N", "3");
     const QCommandLineOption traceOption(
         "trace",
-        "Log every message of the matching categories, decoded (PINs masked): comma-separated "
+        "Log every message of the matching categories, decoded (secrets masked, see "
+        "--trace-secrets): comma-separated "
         "globs over vscard.wire (VSCard), vscard.ccid (CCID), vscard.pcsc, vscard.usbip, "
         "vscard.server; "
         "a leading - excludes. Example: --trace 'vscard.*'.",
@@ -101,7 +104,8 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
     const QCommandLineOption pcapOption(
         "pcap",
         "Write the CCID traffic of every link to FILE as a USB capture (usbmon, pcap link type "
-        "220), PINs masked: tshark -r FILE -d usbccid.subdissector,iso7816 decodes it.",
+        "220), secrets masked (see --trace-secrets): tshark -r FILE -d "
+        "usbccid.subdissector,iso7816 decodes it.",
         "FILE");
     const QCommandLineOption listOption(
         "list",
@@ -120,6 +124,52 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "Accept tls: clients without a certificate (encryption only; anyone who reaches the "
         "port may insert cards).");
     const QCommandLineOption tlsMinVersionOption = tls::minimumVersionOption();
+    const QCommandLineOption policyOption(
+        "policy",
+        "Admit only the VSCard clients a rule of FILE admits, and only to what it grants; "
+        "others are refused at connect. One rule per line, the first that matches decides: "
+        "'allow CONDITION... [readers=N] [names=GLOB,...] [slots=N-M,...]' or 'deny "
+        "CONDITION...'; conditions cn=NAME, subject=\"O=..., CN=...\", sha256=FINGERPRINT "
+        "(TLS client certificates), uid=N, user=NAME (Unix sockets), address=IP[/BITS], any. "
+        "SIGHUP reads it again. Default: every client is admitted.",
+        "FILE");
+    const QCommandLineOption auditOption(
+        "audit",
+        "Where the audit trail goes (connections with the peer's identity, refusals, readers, "
+        "cards, each VERIFY's outcome, never a PIN): journal, syslog (authpriv), file:PATH, "
+        "stderr, or auto: the journal if it runs, else syslog if /dev/log exists, else stderr. "
+        "Default: auto.",
+        "TARGET", "auto");
+    const QCommandLineOption maxClientsOption(
+        "max-clients", "VSCard connections open at once; more are refused at connect. Default: 64.",
+        "N", "64");
+    const QCommandLineOption clientReadersOption(
+        "client-readers",
+        "Readers one client may add; a policy rule's readers= may lower it. Default: "
+        "--max-readers.",
+        "N", "0");
+    const QCommandLineOption clientMessageSizeOption(
+        "client-message-size",
+        QStringLiteral("The largest VSCard message payload a client may send, in bytes (300 to "
+                       "%1); a larger one drops the client. Default: %1 (an extended APDU).")
+            .arg(kDefaultMaxPayload),
+        "BYTES", QString::number(kDefaultMaxPayload));
+    const QCommandLineOption clientBacklogOption(
+        "client-backlog",
+        "Bytes written to a client and not yet read by it before the client is dropped. "
+        "Default: 8388608.",
+        "BYTES", "8388608");
+    const QCommandLineOption clientRateOption(
+        "client-rate",
+        "Messages a second one client may send (bursts of as many); beyond, its messages wait "
+        "in its socket, so a flood slows the flooder alone. 0: no limit. Default: 2000.",
+        "N", "2000");
+    const QCommandLineOption clientIdleOption(
+        "client-idle",
+        "Drop a client that sends nothing for SECONDS. 0: never. A client that has not sent a "
+        "complete first message within 10 s is always dropped. Default: 0.",
+        "SECONDS", "0");
+    const QCommandLineOption traceSecretsOption = vscard::traceSecretsOption();
     const QCommandLineOption configOption(
         "config",
         QStringLiteral("Read options from FILE first, one per line as 'name = value' with the "
@@ -131,13 +181,38 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "print-reader-conf",
         "Print the pcscd reader.conf entry for the driver and these options (--pcsc-socket, "
         "--pcsc-name, --max-readers) and exit.");
-    const QList<QCommandLineOption> options{
-        helpOption,       versionOption,     listenOption,         socketModeOption,
-        maxReadersOption, pcscSocketOption,  pcscNameOption,       serialLinkOption,
-        usbipOption,      usbIdOption,       cardOption,           stateDirOption,
-        pinTriesOption,   traceOption,       pcapOption,           tlsCertOption,
-        tlsKeyOption,     tlsClientCaOption, tlsAnonymousOption,   tlsMinVersionOption,
-        configOption,     listOption,        printReaderConfOption};
+    const QList<QCommandLineOption> options{helpOption,
+                                            versionOption,
+                                            listenOption,
+                                            socketModeOption,
+                                            maxReadersOption,
+                                            pcscSocketOption,
+                                            pcscNameOption,
+                                            serialLinkOption,
+                                            usbipOption,
+                                            usbIdOption,
+                                            cardOption,
+                                            stateDirOption,
+                                            pinTriesOption,
+                                            traceOption,
+                                            pcapOption,
+                                            tlsCertOption,
+                                            tlsKeyOption,
+                                            tlsClientCaOption,
+                                            tlsAnonymousOption,
+                                            tlsMinVersionOption,
+                                            policyOption,
+                                            auditOption,
+                                            maxClientsOption,
+                                            clientReadersOption,
+                                            clientMessageSizeOption,
+                                            clientBacklogOption,
+                                            clientRateOption,
+                                            clientIdleOption,
+                                            traceSecretsOption,
+                                            configOption,
+                                            listOption,
+                                            printReaderConfOption};
     parser.addOptions(options);
     return options;
 }
@@ -195,8 +270,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (!ok || options.maxReaders < 1 || options.maxReaders > 256)
         return failWith(QStringLiteral("--max-readers %1: expected a number from 1 to 256")
                             .arg(parser.value("max-readers")));
-    if (parser.isSet("pcsc-socket"))
-        options.pcscSocket = parser.value("pcsc-socket");
+    if (parser.isSet("pcsc-socket")) // relative: to the current directory, not Qt's /tmp
+        options.pcscSocket = QFileInfo(parser.value("pcsc-socket")).absoluteFilePath();
     options.pcscName = parser.value("pcsc-name");
     for (const QString& spec : parser.values("serial-link")) {
         const int colon = spec.lastIndexOf(QLatin1Char(':'));
@@ -257,6 +332,41 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (!minimum)
         return failWith(minimum.error());
     options.tls.minimum = *minimum;
+    if (parser.isSet("policy"))
+        options.policyFile = parser.value("policy");
+    options.audit = parser.value("audit");
+    static const QRegularExpression auditPattern(
+        QStringLiteral("^(auto|journal(:.+)?|syslog|stderr|file:.+)$"));
+    if (!auditPattern.match(options.audit).hasMatch())
+        return failWith(QStringLiteral("--audit %1: expected auto, journal, syslog, stderr or "
+                                       "file:PATH")
+                            .arg(options.audit));
+    struct Limit {
+        const char* name;
+        qint64 low, high;
+        qint64 value = 0;
+    };
+    Limit limits[] = {{"max-clients", 1, 4096},
+                      {"client-readers", 0, 256},
+                      {"client-message-size", 300, qint64(kDefaultMaxPayload)},
+                      {"client-backlog", 65536, qint64(1) << 32},
+                      {"client-rate", 0, 1000000},
+                      {"client-idle", 0, 86400 * 365}};
+    for (Limit& limit : limits) {
+        limit.value = parser.value(limit.name).toLongLong(&ok);
+        if (!ok || limit.value < limit.low || limit.value > limit.high)
+            return failWith(QStringLiteral("--%1 %2: expected a number from %3 to %4")
+                                .arg(QLatin1String(limit.name), parser.value(limit.name))
+                                .arg(limit.low)
+                                .arg(limit.high));
+    }
+    options.maxClients = static_cast<int>(limits[0].value);
+    options.clientLimits.readers = static_cast<int>(limits[1].value);
+    options.clientLimits.messageSize = static_cast<std::size_t>(limits[2].value);
+    options.clientLimits.backlog = limits[3].value;
+    options.clientLimits.messagesPerSecond = static_cast<int>(limits[4].value);
+    options.clientLimits.idleSeconds = static_cast<int>(limits[5].value);
+    options.traceSecrets = parser.isSet("trace-secrets");
     options.printReaderConf = parser.isSet("print-reader-conf");
     if (options.printReaderConf && !options.pcscSocket)
         return failWith(QStringLiteral("--print-reader-conf needs --pcsc-socket PATH"));

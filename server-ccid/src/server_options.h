@@ -3,6 +3,7 @@
 
 #include "vscard/qt/endpoint.h"
 #include "vscard/qt/tls.h"
+#include "vscard/vscard_wire.h"
 
 #include <QList>
 #include <QString>
@@ -11,6 +12,17 @@
 #include <optional>
 
 namespace vscard::server {
+
+// What one VSCard client connection may use (--client-*); a policy rule's readers= may lower
+// the readers.
+struct ClientLimits {
+    int readers = 0;                              // 0: as many as --max-readers
+    std::size_t messageSize = kDefaultMaxPayload; // payload bytes of one message
+    qint64 backlog = 8 * 1024 * 1024;             // bytes written and not yet read by it
+    int messagesPerSecond = 2000;                 // 0: no limit; beyond, reading pauses
+    int idleSeconds = 0;                          // 0: never idle out
+    int firstMessageSeconds = 10;                 // to send a first complete message
+};
 
 struct ServerOptions {
     QList<Endpoint> listen;
@@ -31,7 +43,12 @@ struct ServerOptions {
     unsigned pinTries = 3;                 // --pin-tries
     QString trace;
     std::optional<QString> pcap;
-    tls::ServerSettings tls; // for tls: endpoints
+    tls::ServerSettings tls;           // for tls: endpoints
+    std::optional<QString> policyFile; // --policy
+    QString audit = QStringLiteral("auto");
+    ClientLimits clientLimits;
+    int maxClients = 64;
+    bool traceSecrets = false;
     bool list = false;
     bool printReaderConf = false;      // --print-reader-conf
     std::optional<QString> configFile; // the configuration file that was read, if any

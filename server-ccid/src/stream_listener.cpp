@@ -10,13 +10,16 @@
 #include <QSocketNotifier>
 #include <QSslSocket>
 
+#include "audit_trail.h"
 #include "logging.h"
 #include "tls_server.h"
 #include "vscard/qt/tls.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +31,51 @@ namespace {
 // A TLS client that has not finished its handshake by then is dropped (slow or idle peers
 // must not hold connections open).
 constexpr int kHandshakeTimeoutMs = 10000;
+
+// SO_PEERCRED: the user the peer process runs as, by number and name.
+policy::PeerIdentity unixPeerIdentity(int fd)
+{
+    policy::PeerIdentity identity;
+    ucred credentials{};
+    socklen_t size = sizeof credentials;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0)
+        return identity;
+    identity.uid = credentials.uid;
+    passwd entry{};
+    passwd* found = nullptr;
+    char buffer[4096];
+    if (::getpwuid_r(credentials.uid, &entry, buffer, sizeof buffer, &found) == 0 && found)
+        identity.userName = found->pw_name;
+    return identity;
+}
+
+policy::PeerIdentity networkPeerIdentity(QTcpSocket* socket)
+{
+    policy::PeerIdentity identity;
+    identity.address = socket->peerAddress().toString().toStdString();
+    if (auto* tls = qobject_cast<QSslSocket*>(socket)) {
+        const QSslCertificate certificate = tls->peerCertificate();
+        if (!certificate.isNull()) {
+            // Qt lists the attributes in no particular order: logs show them from the widest
+            // (country) to the narrowest (common name), as certificates usually have them.
+            static const QList<QByteArray> kOrder{"C", "ST", "L", "O", "OU", "CN"};
+            QList<QByteArray> attributes = certificate.subjectInfoAttributes();
+            std::stable_sort(attributes.begin(), attributes.end(),
+                             [](const QByteArray& a, const QByteArray& b) {
+                                 const auto rank = [](const QByteArray& name) {
+                                     const qsizetype at = kOrder.indexOf(name);
+                                     return at < 0 ? kOrder.size() : at;
+                                 };
+                                 return rank(a) < rank(b);
+                             });
+            for (const QByteArray& attribute : attributes)
+                for (const QString& value : certificate.subjectInfo(attribute))
+                    identity.subject.emplace_back(attribute.toStdString(), value.toStdString());
+            identity.sha256 = tls::fingerprint(certificate).toStdString();
+        }
+    }
+    return identity;
+}
 
 } // namespace
 
@@ -53,6 +101,8 @@ QTcpServer* StreamListener::makeTcpServer()
             [](const QString& peer, const QString& reason) {
                 qCWarning(lcServer).noquote()
                     << "client" << peer << "refused, TLS handshake failed:" << reason;
+                qCInfo(lcAudit).noquote()
+                    << QStringLiteral("refuse %1: TLS handshake failed: %2").arg(peer, reason);
             });
     return server;
 }
@@ -81,7 +131,6 @@ QString StreamListener::adopt(int fd)
 
 void StreamListener::acceptInheritedUnix()
 {
-    static quint64 counter = 0;
     for (;;) {
         const int connection = ::accept4(inheritedFd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (connection < 0)
@@ -92,7 +141,7 @@ void StreamListener::acceptInheritedUnix()
             delete socket;
             continue;
         }
-        Q_EMIT accepted(socket, QStringLiteral("unix:%1#%2").arg(endpoint_.path).arg(++counter));
+        announceLocal(socket);
     }
 }
 
@@ -163,14 +212,20 @@ void StreamListener::announce(QTcpSocket* socket)
                     : QStringLiteral("\"%1\" sha256 %2")
                           .arg(certificate.subjectDisplayName(), tls::fingerprint(certificate)));
     }
-    Q_EMIT accepted(socket, peer);
+    Q_EMIT accepted(socket, peer, networkPeerIdentity(socket));
 }
 
 void StreamListener::acceptLocal()
 {
-    static quint64 counter = 0;
     while (QLocalSocket* socket = local_->nextPendingConnection())
-        Q_EMIT accepted(socket, QStringLiteral("unix:%1#%2").arg(endpoint_.path).arg(++counter));
+        announceLocal(socket);
+}
+
+void StreamListener::announceLocal(QLocalSocket* socket)
+{
+    static quint64 counter = 0;
+    Q_EMIT accepted(socket, QStringLiteral("unix:%1#%2").arg(endpoint_.path).arg(++counter),
+                    unixPeerIdentity(static_cast<int>(socket->socketDescriptor())));
 }
 
 void onSocketClosed(QIODevice* socket, QObject* context, std::function<void()> closed)

@@ -1,6 +1,7 @@
 // Listens on one endpoint, TCP or Unix, and hands out each accepted connection as a QIODevice.
 #pragma once
 
+#include "vscard/policy/access_policy.h"
 #include "vscard/qt/endpoint.h"
 
 #include <QObject>
@@ -13,6 +14,7 @@ class QAbstractSocket;
 class QTcpServer;
 class QTcpSocket;
 class QLocalServer;
+class QLocalSocket;
 class QSocketNotifier;
 
 namespace vscard::server {
@@ -39,14 +41,16 @@ public:
     Endpoint boundEndpoint() const;
 
 Q_SIGNALS:
-    // A new connection; the receiver takes ownership of the socket.
-    void accepted(QIODevice* socket, const QString& peer);
+    // A new connection; the receiver takes ownership of the socket. `identity`: what the
+    // server knows of the peer (address; TLS certificate; Unix peer credentials).
+    void accepted(QIODevice* socket, const QString& peer, const policy::PeerIdentity& identity);
 
 private:
     void acceptTcp();
     void announce(QTcpSocket* socket);
     QTcpServer* makeTcpServer();
     void acceptLocal();
+    void announceLocal(QLocalSocket* socket);
     void acceptInheritedUnix();
 
     Endpoint endpoint_;

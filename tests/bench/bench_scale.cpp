@@ -105,7 +105,8 @@ void BenchScale::readers_oneToTwoHundredFiftySix()
     for (const int readers : counts) {
         auto rig = std::make_unique<vscard::test::PcscRig>();
         rig->serverTrace.clear();
-        rig->extraServerArguments = {"--max-readers", "256"};
+        // The stack's capacity, not the per-client flood limit's.
+        rig->extraServerArguments = {"--max-readers", "256", "--client-rate", "0"};
         QVERIFY2(rig->startServer(), qPrintable(rig->error()));
         const int clients = std::min(readers, 16);
         for (int client = 0; client < clients; ++client) {

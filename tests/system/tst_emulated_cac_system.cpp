@@ -172,7 +172,9 @@ void TestEmulatedCacSystem::pkcs11Test_withLogin_reportsNoErrors()
 void TestEmulatedCacSystem::wrongPin_countsDownBlocksAndStaysBlockedAcrossRestart()
 {
     PcscRig rig;
-    rig.extraServerArguments << "--state-dir" << work_.filePath("state");
+    const QString auditLog = work_.filePath("audit.log");
+    rig.extraServerArguments << "--state-dir" << work_.filePath("state") << "--audit"
+                             << "file:" + auditLog;
     QVERIFY(startWithCards(rig, "soft=(,Test,CAC,,cert1)"));
     const QStringList pinStatus = {"-r", "0",          "-s", "00 A4 04 00 07 A0 00 00 00 79 03 00",
                                    "-s", "00 20 00 00"};
@@ -191,6 +193,25 @@ void TestEmulatedCacSystem::wrongPin_countsDownBlocksAndStaysBlockedAcrossRestar
         pkcs11(rig, {"--login", "--pin", "00000000", "-O"});
     QVERIFY(rig.opensc(pinStatus).output.contains("Received (SW1=0x69, SW2=0x83)"));
     QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "-O"}).output.contains("CKR_PIN_LOCKED"));
+
+    // The audit trail has each VERIFY's outcome, and no PIN, right or wrong, is in it or in the
+    // server's trace (which logs every APDU).
+    QFile audit(auditLog);
+    QVERIFY(audit.open(QIODevice::ReadOnly));
+    const QString events = QString::fromUtf8(audit.readAll());
+    const QString verify = QStringLiteral("verify slot 0 reader \"Test\" by emulation: PIN 00 ");
+    QVERIFY2(events.contains(verify + "status query refused, 3 tries left (63C3)"),
+             qPrintable(events));
+    QVERIFY(events.contains(verify + "refused, 2 tries left (63C2)"));
+    QVERIFY(events.contains(verify + "accepted (9000)"));
+    QVERIFY(events.contains(verify + "refused, blocked (6983)"));
+    for (const QString& pin : {kPin, QStringLiteral("00000000")}) {
+        const QString pinHex = QString::fromLatin1(pin.toLatin1().toHex(' ')).toUpper();
+        QVERIFY(!events.contains(pin) && !events.contains(pinHex));
+        QVERIFY2(!rig.serverLog().contains(pinHex), qPrintable(pinHex));
+    }
+    QVERIFY2(rig.serverLog().contains("data 13: 00 20 00 00 08 <8 bytes masked>"),
+             qPrintable(rig.serverLog().section("00 20 00 00", 1, 3)));
 
     rig.stopServer();
     QVERIFY(rig.startServer());

@@ -2,6 +2,7 @@
 
 #include "vscard/cacard/emul_options.h"
 #include "vscard/qt/config_file.h"
+#include "vscard/qt/trace_filter.h"
 #include "vscard/version.h"
 
 #include <QCommandLineParser>
@@ -120,10 +121,12 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "libcacard's debug level: 1 or more traces every VSCard message.", "LEVEL", "0");
     const QCommandLineOption traceOption(
         "trace",
-        "Log every message of the matching categories, decoded (PINs masked): comma-separated "
+        "Log every message of the matching categories, decoded (secrets masked, see "
+        "--trace-secrets): comma-separated "
         "globs over vscard.client, vscard.wire; a leading - excludes. Example: --trace "
         "'vscard.*'.",
         "GLOBS");
+    const QCommandLineOption traceSecretsOption = vscard::traceSecretsOption();
     const QCommandLineOption configOption(
         "config",
         QStringLiteral("Read options from FILE first, one per line as 'name = value' with the "
@@ -134,11 +137,11 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
     const QList<QCommandLineOption> options{
-        connectOption,   pcscOption,        readerOption,   exclusiveOption, lastPinTryOption,
-        emulOption,      certOption,        stateDirOption, pinTriesOption,  scriptOption,
-        reconnectOption, noReconnectOption, timeoutOption,  debugOption,     traceOption,
-        tlsCaOption,     tlsPinOption,      tlsCertOption,  tlsKeyOption,    tlsMinVersionOption,
-        configOption};
+        connectOption,       pcscOption,        readerOption,   exclusiveOption, lastPinTryOption,
+        emulOption,          certOption,        stateDirOption, pinTriesOption,  scriptOption,
+        reconnectOption,     noReconnectOption, timeoutOption,  debugOption,     traceOption,
+        traceSecretsOption,  tlsCaOption,       tlsPinOption,   tlsCertOption,   tlsKeyOption,
+        tlsMinVersionOption, configOption};
     parser.addOptions(options);
     return options + QList<QCommandLineOption>{helpOption, versionOption};
 }
@@ -240,6 +243,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
         return failWith(
             QStringLiteral("-d %1: expected a level, 0 or more").arg(parser.value("debug")));
     options.trace = parser.value("trace");
+    options.traceSecrets = parser.isSet("trace-secrets");
     options.tls.ca = parser.value("tls-ca");
     options.tls.pin = parser.value("tls-pin");
     options.tls.certificate = parser.value("tls-cert");

@@ -25,6 +25,7 @@ struct ClientOptions {
     bool reconnect = true;         // default: on, but off with --script
     int debugLevel = 0;
     QString trace;
+    bool traceSecrets = false; // --trace-secrets
     int timeoutMs = 10000;
     tls::ClientSettings tls; // for a tls: host
 };

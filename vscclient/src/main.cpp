@@ -10,6 +10,7 @@
 #include "vscard/qt/signal_handler.h"
 #include "vscard/qt/tls.h"
 #include "vscard/qt/trace_filter.h"
+#include "vscard/trace.h"
 #include "vscard_client.h"
 
 #include <QCoreApplication>
@@ -77,6 +78,7 @@ int main(int argc, char* argv[])
     }
     const ClientOptions& options = commandLine.options;
     installTraceFilter(options.trace);
+    trace::setRevealSecrets(options.traceSecrets);
 
     std::vector<ScriptCommand> script;
     if (options.script) {

@@ -1,6 +1,7 @@
 // --trace: debug output of the vscard.* logging categories matching a glob list.
 #pragma once
 
+#include <QCommandLineOption>
 #include <QString>
 
 namespace vscard {
@@ -9,5 +10,8 @@ namespace vscard {
 // e.g. "vscard.*" or "vscard.wire,vscard.ccid". Info and warnings stay on regardless. May be
 // called again to change the globs.
 void installTraceFilter(const QString& globs);
+
+// --trace-secrets, the same words in both programs: unmasks what traces (and --pcap) hide.
+QCommandLineOption traceSecretsOption();
 
 } // namespace vscard

@@ -1,0 +1,414 @@
+// Who may connect and what each client may do, against the real server-ccid: a --policy file
+// with a rule of every kind (certificate CN, subject and fingerprint, Unix peer uid, address),
+// accepted and refused clients over TLS, TCP and Unix sockets (refused ones at connect, with
+// nothing they sent reaching the readers the pcscd driver sees), reader counts, names and
+// slots, the audit trail in a file, connections that never send a message, and a client
+// flooding messages while a healthy one keeps being answered.
+#include "vscard/vscard_wire.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QLocalSocket>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSslKey>
+#include <QSslSocket>
+#include <QTcpSocket>
+#include <QtTest>
+
+#include <algorithm>
+#include <memory>
+#include <unistd.h>
+
+using namespace vscard;
+
+namespace {
+
+const QByteArray kClientInit =
+    QByteArray::fromHex("00000001000000000000000C565343440000000200000000");
+const QByteArray kFlush = QByteArray::fromHex("000000080000000000000000");
+const QByteArray kFlushComplete = QByteArray::fromHex("000000090000000000000000");
+const QByteArray kCacAtr = QByteArray::fromHex("3B7A18000073667465206364313434");
+
+QByteArray message(MessageType type, std::uint32_t readerId, const QByteArray& payload)
+{
+    const Bytes bytes = encodeMessage(type, readerId, Bytes(payload.begin(), payload.end()));
+    return QByteArray(reinterpret_cast<const char*>(bytes.data()),
+                      static_cast<qsizetype>(bytes.size()));
+}
+
+// Reads whole VSCard messages off a socket.
+struct Reply {
+    MessageType type{};
+    std::uint32_t readerId = 0;
+    QByteArray payload;
+};
+
+std::optional<Reply> readReply(QIODevice& socket, int timeoutMs = 10000)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (socket.bytesAvailable() < 12) {
+        if (timer.elapsed() > timeoutMs || !socket.waitForReadyRead(100))
+            if (timer.elapsed() > timeoutMs)
+                return std::nullopt;
+    }
+    const QByteArray header = socket.read(12);
+    const auto field = [&header](int i) {
+        return qFromBigEndian<quint32>(header.constData() + 4 * i);
+    };
+    Reply reply{static_cast<MessageType>(field(0)), field(1), {}};
+    const quint32 length = field(2);
+    while (socket.bytesAvailable() < length)
+        if (!socket.waitForReadyRead(timeoutMs))
+            return std::nullopt;
+    reply.payload = socket.read(length);
+    return reply;
+}
+
+// The Error code of an acknowledgement.
+quint32 errorCode(const Reply& reply)
+{
+    return reply.type == MessageType::Error && reply.payload.size() == 4
+               ? qFromBigEndian<quint32>(reply.payload.constData())
+               : 0xFFFFFFFF;
+}
+
+} // namespace
+
+class TestAccessControl : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void allowedByCommonName_readersLimitedInCountNameAndSlot();
+    void deniedByRule_refusedAtConnectNothingReachesDriver();
+    void allowedByFingerprint_oneReader();
+    void unixPeers_rootAllowedNobodyRefused();
+    void plainTcp_allowedByAddress();
+    void silentConnections_droppedAfterFirstMessageDeadline();
+    void flood_limitedWhileHealthyClientAnswered();
+    void auditTrail_namesEveryEvent();
+
+private:
+    QString pki(const char* name) const { return pki_.filePath(name); }
+    QString work(const char* name) const { return work_.filePath(name); }
+    QString serverLog() { return QString::fromUtf8(log_ += server_.readAll()); }
+    // A TLS connection as the client whose certificate is NAME.pem, Init exchanged.
+    std::unique_ptr<QSslSocket> tlsClient(const char* name);
+    std::unique_ptr<QTcpSocket> tcpClient();
+    std::unique_ptr<QLocalSocket> unixClient();
+    // Sends Init and reads the server's.
+    static bool greet(QIODevice& socket);
+    // Adds a reader and returns the server's acknowledgement.
+    static std::optional<Reply> addReader(QIODevice& socket, const QByteArray& name);
+    // What `server-ccid --list` says the pcscd driver sees.
+    QString driverView();
+
+    QTemporaryDir pki_;
+    QTemporaryDir work_;
+    QProcess server_;
+    QByteArray log_;
+    quint16 tlsPort_ = 0;
+    quint16 tcpPort_ = 0;
+};
+
+void TestAccessControl::initTestCase()
+{
+    QProcess make;
+    make.setProcessChannelMode(QProcess::MergedChannels);
+    make.start("sh", {VSCARD_MAKE_TEST_PKI, pki_.path()});
+    QVERIFY(make.waitForFinished(60000));
+    QVERIFY2(make.exitCode() == 0, make.readAll().constData());
+    QProcess print;
+    print.start("openssl",
+                {"x509", "-in", pki("client-carol.pem"), "-noout", "-fingerprint", "-sha256"});
+    QVERIFY(print.waitForFinished(10000));
+    const QString carol = QString::fromLatin1(print.readAll()).section('=', 1).trimmed();
+    QCOMPARE(carol.size(), 95);
+
+    QFile policy(work("policy"));
+    QVERIFY(policy.open(QIODevice::WriteOnly));
+    policy.write(QStringLiteral("# the test's policy\n"
+                                "deny cn=bob\n"
+                                "allow cn=alice readers=2 names=\"Alice *\" slots=2-3\n"
+                                "allow sha256=%1 readers=1\n"
+                                "allow uid=0 slots=5\n"
+                                "allow address=127.0.0.0/8 readers=1\n")
+                     .arg(carol.toLower())
+                     .toUtf8());
+    policy.close();
+
+    server_.setProcessChannelMode(QProcess::MergedChannels);
+    server_.start(VSCARD_SERVER_BIN, {"--config",        "",
+                                      "--listen",        "tls:127.0.0.1:0",
+                                      "--listen",        "tcp:127.0.0.1:0",
+                                      "--listen",        "unix:" + work("vscard.sock"),
+                                      "--socket-mode",   "0666",
+                                      "--tls-cert",      pki("server.pem"),
+                                      "--tls-key",       pki("server.key"),
+                                      "--tls-client-ca", pki("ca.pem"),
+                                      "--policy",        work("policy"),
+                                      "--audit",         "file:" + work("audit.log"),
+                                      "--pcsc-socket",   work("pcsc.sock"),
+                                      "--client-rate",   "300"});
+    static const QRegularExpression tls("accepting VSCard clients on tls:127.0.0.1:(\\d+)");
+    static const QRegularExpression tcp("accepting VSCard clients on tcp:127.0.0.1:(\\d+)");
+    QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains("serving the pcscd driver"), 15000);
+    tlsPort_ = static_cast<quint16>(tls.match(serverLog()).captured(1).toUInt());
+    tcpPort_ = static_cast<quint16>(tcp.match(serverLog()).captured(1).toUInt());
+    QVERIFY2(tlsPort_ && tcpPort_, qPrintable(serverLog()));
+    QVERIFY(serverLog().contains("clients admitted by the policy"));
+}
+
+void TestAccessControl::cleanupTestCase()
+{
+    server_.terminate();
+    server_.waitForFinished(5000);
+}
+
+std::unique_ptr<QSslSocket> TestAccessControl::tlsClient(const char* name)
+{
+    auto socket = std::make_unique<QSslSocket>();
+    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+    QFile ca(pki("ca.pem")), certificate(pki_.filePath(QString(name) + ".pem")),
+        key(pki_.filePath(QString(name) + ".key"));
+    if (!ca.open(QIODevice::ReadOnly) || !certificate.open(QIODevice::ReadOnly) ||
+        !key.open(QIODevice::ReadOnly))
+        return socket;
+    configuration.setCaCertificates(QSslCertificate::fromData(ca.readAll()));
+    configuration.setLocalCertificate(QSslCertificate(certificate.readAll()));
+    configuration.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec));
+    socket->setSslConfiguration(configuration);
+    socket->setPeerVerifyName("localhost");
+    socket->connectToHostEncrypted("127.0.0.1", tlsPort_);
+    socket->waitForEncrypted(10000);
+    return socket;
+}
+
+std::unique_ptr<QTcpSocket> TestAccessControl::tcpClient()
+{
+    auto socket = std::make_unique<QTcpSocket>();
+    socket->connectToHost(QHostAddress::LocalHost, tcpPort_);
+    socket->waitForConnected(5000);
+    return socket;
+}
+
+std::unique_ptr<QLocalSocket> TestAccessControl::unixClient()
+{
+    auto socket = std::make_unique<QLocalSocket>();
+    socket->connectToServer(work("vscard.sock"));
+    socket->waitForConnected(5000);
+    return socket;
+}
+
+bool TestAccessControl::greet(QIODevice& socket)
+{
+    socket.write(kClientInit);
+    const auto reply = readReply(socket);
+    return reply && reply->type == MessageType::Init;
+}
+
+std::optional<Reply> TestAccessControl::addReader(QIODevice& socket, const QByteArray& name)
+{
+    socket.write(message(MessageType::ReaderAdd, 0, name));
+    return readReply(socket);
+}
+
+QString TestAccessControl::driverView()
+{
+    QProcess list;
+    list.start(VSCARD_SERVER_BIN, {"--config", "", "--pcsc-socket", work("pcsc.sock"), "--list"});
+    list.waitForFinished(10000);
+    return QString::fromUtf8(list.readAllStandardOutput());
+}
+
+void TestAccessControl::allowedByCommonName_readersLimitedInCountNameAndSlot()
+{
+    const auto alice = tlsClient("client");
+    QVERIFY2(alice->isEncrypted(), qPrintable(alice->errorString()));
+    QVERIFY(greet(*alice));
+    // A name outside names= is refused, with the general error (the count is not the reason).
+    const auto other = addReader(*alice, "Mallory's reader");
+    QVERIFY(other);
+    QCOMPARE(errorCode(*other), quint32(ErrorCode::GeneralError));
+    const auto first = addReader(*alice, "Alice one");
+    QVERIFY(first);
+    QCOMPARE(errorCode(*first), quint32(ErrorCode::Success));
+    const auto second = addReader(*alice, "Alice two");
+    QCOMPARE(errorCode(*second), quint32(ErrorCode::Success));
+    // readers=2: a third is one too many.
+    const auto third = addReader(*alice, "Alice three");
+    QCOMPARE(errorCode(*third), quint32(ErrorCode::CannotAddMoreReaders));
+    // slots=2-3: the lowest free slots are 0 and 1, but hers are 2 and 3.
+    const QString view = driverView();
+    QVERIFY2(view.contains(QRegularExpression("slot 2: [^\\n]*\"Alice one\"")), qPrintable(view));
+    QVERIFY2(view.contains(QRegularExpression("slot 3: [^\\n]*\"Alice two\"")), qPrintable(view));
+    QTRY_VERIFY(serverLog().contains("allows no reader of that name"));
+    QVERIFY(serverLog().contains(
+        QStringLiteral("it has 2 readers, the most the policy rule at %1:3 allows")
+            .arg(work("policy"))));
+    alice->disconnectFromHost();
+    QTRY_VERIFY(!driverView().contains("Alice one"));
+}
+
+void TestAccessControl::deniedByRule_refusedAtConnectNothingReachesDriver()
+{
+    const auto bob = tlsClient("client-bob");
+    // The handshake succeeds (bob's certificate is valid); the policy refuses him then, and
+    // nothing he sends is read.
+    bob->write(kClientInit + message(MessageType::ReaderAdd, 0, "Bob's reader") +
+               message(MessageType::Atr, 1, kCacAtr));
+    QTRY_VERIFY_WITH_TIMEOUT(bob->state() == QAbstractSocket::UnconnectedState, 10000);
+    QVERIFY(!driverView().contains("Bob"));
+    QTRY_VERIFY2(serverLog().contains(QStringLiteral("(certificate O=Example,CN=bob sha256 ")),
+                 qPrintable(serverLog()));
+    QVERIFY2(serverLog().contains(
+                 QStringLiteral("refused: denied by the policy rule at %1:2").arg(work("policy"))),
+             qPrintable(serverLog()));
+    QVERIFY(!serverLog().contains("Bob's reader"));
+}
+
+void TestAccessControl::allowedByFingerprint_oneReader()
+{
+    const auto carol = tlsClient("client-carol");
+    QVERIFY(greet(*carol));
+    QCOMPARE(errorCode(*addReader(*carol, "Carol")), quint32(ErrorCode::Success));
+    QCOMPARE(errorCode(*addReader(*carol, "Carol 2")), quint32(ErrorCode::CannotAddMoreReaders));
+    QVERIFY(driverView().contains("Carol"));
+    QVERIFY(serverLog().contains(QStringLiteral("allowed by %1:4").arg(work("policy"))) ||
+            QFile(work("audit.log")).exists());
+}
+
+void TestAccessControl::unixPeers_rootAllowedNobodyRefused()
+{
+    QVERIFY2(::geteuid() == 0, "the test runs as root, as ./tests/run does");
+    // nobody must reach the socket (mode 0666) for the policy to be what refuses it.
+    QVERIFY(QFile::setPermissions(work_.path(), QFile::permissions(work_.path()) | QFile::ExeOther |
+                                                    QFile::ReadOther));
+    const auto root = unixClient();
+    QVERIFY(greet(*root));
+    const auto added = addReader(*root, "Root's reader");
+    QCOMPARE(errorCode(*added), quint32(ErrorCode::Success));
+    QVERIFY(driverView().contains(QRegularExpression("slot 5: [^\\n]*\"Root's reader\"")));
+    // The same socket as user nobody: no rule admits uid 65534.
+    QProcess nobody;
+    nobody.setProcessChannelMode(QProcess::MergedChannels);
+    nobody.start("setpriv", {"--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                             VSCARD_CLIENT_BIN, "--config", "", "--connect",
+                             "unix:" + work("vscard.sock"), "--script", "/dev/null"});
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        serverLog().contains(QRegularExpression(
+            "\\(uid 65534 \\(nobody\\)\\) refused: no rule of the policy \\S+ admits it")),
+        qPrintable(serverLog()), 15000);
+    nobody.kill();
+    nobody.waitForFinished(5000);
+}
+
+void TestAccessControl::plainTcp_allowedByAddress()
+{
+    const auto socket = tcpClient();
+    QVERIFY(greet(*socket));
+    QCOMPARE(errorCode(*addReader(*socket, "Loopback")), quint32(ErrorCode::Success));
+    QCOMPARE(errorCode(*addReader(*socket, "Loopback 2")),
+             quint32(ErrorCode::CannotAddMoreReaders));
+}
+
+void TestAccessControl::silentConnections_droppedAfterFirstMessageDeadline()
+{
+    // A slowloris on the plain sockets: connections that send nothing, or half a message.
+    const qsizetype logBefore = serverLog().size();
+    std::vector<std::unique_ptr<QTcpSocket>> tcp;
+    std::vector<std::unique_ptr<QLocalSocket>> local;
+    for (int i = 0; i < 3; ++i) {
+        tcp.push_back(tcpClient());
+        local.push_back(unixClient());
+    }
+    tcp.front()->write(kClientInit.left(7));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        serverLog().mid(logBefore).count("it sent no complete message within 10 s") == 6, 20000);
+    for (auto& socket : tcp)
+        QTRY_VERIFY(socket->state() == QAbstractSocket::UnconnectedState);
+    for (auto& socket : local)
+        QTRY_VERIFY(socket->state() == QLocalSocket::UnconnectedState);
+    // A client that speaks is not dropped.
+    const auto healthy = unixClient();
+    QVERIFY(greet(*healthy));
+}
+
+void TestAccessControl::flood_limitedWhileHealthyClientAnswered()
+{
+    const auto healthy = tlsClient("client-carol");
+    QVERIFY(greet(*healthy));
+    const auto flooder = unixClient();
+    QVERIFY(greet(*flooder));
+    // Before: the healthy client's round trips on a quiet server.
+    const auto roundTrips = [&healthy](int count) {
+        std::vector<qint64> micros;
+        for (int i = 0; i < count; ++i) {
+            QElapsedTimer timer;
+            timer.start();
+            healthy->write(kFlush);
+            const auto reply = readReply(*healthy, 5000);
+            if (!reply || reply->type != MessageType::FlushComplete)
+                return std::vector<qint64>{};
+            micros.push_back(timer.nsecsElapsed() / 1000);
+        }
+        std::sort(micros.begin(), micros.end());
+        return micros;
+    };
+    const auto quiet = roundTrips(50);
+    QCOMPARE(quiet.size(), 50u);
+    // The flood: 30000 Flush messages at once (each one asks for an answer), then the healthy
+    // client's round trips while the server works through them.
+    QByteArray flood;
+    for (int i = 0; i < 30000; ++i)
+        flood += kFlush;
+    QElapsedTimer floodTime;
+    floodTime.start();
+    flooder->write(flood);
+    flooder->flush();
+    const auto loaded = roundTrips(50);
+    QCOMPARE(loaded.size(), 50u); // every round trip answered within 5 s
+    // Two more seconds of answers, then the count.
+    qint64 answered = 0;
+    while (floodTime.elapsed() < 4000)
+        if (flooder->waitForReadyRead(50))
+            answered += flooder->readAll().size() / kFlushComplete.size();
+    const double seconds = floodTime.elapsed() / 1000.0;
+    // --client-rate 300: at most 300 a second after a burst of 300.
+    qInfo("flood: %lld of 30000 messages answered in %.1f s; healthy round trip p50 %lld us "
+          "quiet, %lld us during the flood (%.2fx)",
+          answered, seconds, quiet[25], loaded[25], double(loaded[25]) / double(quiet[25]));
+    QVERIFY2(answered <= 300 + 300 * seconds + 50, qPrintable(QString::number(answered)));
+    QVERIFY(answered >= 300);
+    QTRY_VERIFY2(serverLog().contains("sends more than 300 messages a second (--client-rate)"),
+                 qPrintable(serverLog().right(3000)));
+}
+
+void TestAccessControl::auditTrail_namesEveryEvent()
+{
+    QFile file(work("audit.log"));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString audit = QString::fromUtf8(file.readAll());
+    const auto has = [&audit](const QString& pattern) {
+        return audit.contains(QRegularExpression(pattern));
+    };
+    // Each line: time, program, event.
+    QVERIFY2(has("\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z server-ccid\\[\\d+\\]: connect tls:127.0.0.1:\\d+ "
+                 "certificate CN=alice sha256 [0-9a-f:]{95}, address 127.0.0.1, allowed by \\S+:3"),
+             qPrintable(audit));
+    QVERIFY(has("reader-add tls:127.0.0.1:\\d+ \"Alice one\" slot 2"));
+    QVERIFY(has("refuse-reader tls:127.0.0.1:\\d+ \"Alice three\": it has 2 readers"));
+    QVERIFY(has("reader-remove tls:127.0.0.1:\\d+ slot 2 \\(disconnected\\)"));
+    QVERIFY(has("disconnect tls:127.0.0.1:\\d+"));
+    QVERIFY(has("refuse tls:127.0.0.1:\\d+ certificate O=Example,CN=bob sha256 [0-9a-f:]{95}, "
+                "address 127.0.0.1: denied by the policy rule at \\S+:2"));
+    QVERIFY(has("refuse unix:\\S+ uid 65534 \\(nobody\\): no rule of the policy"));
+    QVERIFY(has("connect unix:\\S+ uid 0 \\(root\\), allowed by \\S+:5"));
+    QVERIFY(has("disconnect unix:\\S+ dropped: it sent no complete message within 10 s"));
+}
+
+QTEST_GUILESS_MAIN(TestAccessControl)
+#include "tst_access_control.moc"
