@@ -88,6 +88,8 @@ ToolResult TestVscclientSystem::pkcs11(PcscRig& rig, QStringList arguments)
 void TestVscclientSystem::emulatedCac_pkcs11SignsThroughServer()
 {
     PcscRig rig;
+    const QString auditLog = work_.filePath("audit.log");
+    rig.extraServerArguments << "--audit" << "file:" + auditLog;
     QVERIFY2(rig.start(), qPrintable(rig.error()));
     QProcess* client = startClient(
         rig,
@@ -112,6 +114,15 @@ void TestVscclientSystem::emulatedCac_pkcs11SignsThroughServer()
                          .arg(database_, signature, data)});
     QVERIFY2(verified.output.contains("Verified OK"), qPrintable(verified.output));
     QCOMPARE(client->state(), QProcess::Running);
+    // The login is in the server's audit trail, as the client's card answered it, PIN unseen.
+    QFile audit(auditLog);
+    QVERIFY(audit.open(QIODevice::ReadOnly));
+    const QString events = QString::fromUtf8(audit.readAll());
+    QVERIFY2(events.contains(QRegularExpression(
+                 "verify slot 0 reader \"Test\" by unix:\\S+: PIN 00 accepted \\(9000\\)")),
+             qPrintable(events));
+    QVERIFY(events.contains(QRegularExpression("card-insert unix:\\S+ slot 0 ATR 3B 7A 18")));
+    QVERIFY(!events.contains(QString::fromLatin1(kPin.toLatin1().toHex(' ')).toUpper()));
 }
 
 void TestVscclientSystem::certificateOptions_likeLibcacardsVscclient()
