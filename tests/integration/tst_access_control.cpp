@@ -17,7 +17,10 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 using namespace vscard;
@@ -90,6 +93,7 @@ private Q_SLOTS:
     void silentConnections_droppedAfterFirstMessageDeadline();
     void flood_limitedWhileHealthyClientAnswered();
     void auditTrail_namesEveryEvent();
+    void auditTrail_journalNativeProtocol();
 
 private:
     QString pki(const char* name) const { return pki_.filePath(name); }
@@ -408,6 +412,42 @@ void TestAccessControl::auditTrail_namesEveryEvent()
     QVERIFY(has("refuse unix:\\S+ uid 65534 \\(nobody\\): no rule of the policy"));
     QVERIFY(has("connect unix:\\S+ uid 0 \\(root\\), allowed by \\S+:5"));
     QVERIFY(has("disconnect unix:\\S+ dropped: it sent no complete message within 10 s"));
+}
+
+void TestAccessControl::auditTrail_journalNativeProtocol()
+{
+    // journald's socket is a datagram socket taking FIELD=value lines; this one stands in for
+    // it (no systemd runs here), at the path --audit journal:PATH names.
+    const QByteArray path = QFile::encodeName(work("journal.socket"));
+    const int journal = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    QVERIFY(journal >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.constData(), static_cast<std::size_t>(path.size()));
+    QCOMPARE(::bind(journal, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    QProcess server;
+    server.setProcessChannelMode(QProcess::MergedChannels);
+    server.start(VSCARD_SERVER_BIN, {"--config", "", "--listen", "unix:" + work("journal.sock"),
+                                     "--audit", "journal:" + QString::fromLocal8Bit(path)});
+    QByteArray output;
+    QTRY_VERIFY2_WITH_TIMEOUT((output += server.readAll()).contains("accepting VSCard clients"),
+                              output.constData(), 10000);
+    QLocalSocket client;
+    client.connectToServer(work("journal.sock"));
+    QVERIFY(client.waitForConnected(5000));
+    QVERIFY(greet(client));
+    char datagram[4096];
+    const ssize_t size = ::recv(journal, datagram, sizeof datagram, 0); // blocks until it comes
+    ::close(journal);
+    server.terminate();
+    server.waitForFinished(5000);
+    QVERIFY(size > 0);
+    const QString fields = QString::fromUtf8(datagram, size);
+    QVERIFY2(fields.contains(QRegularExpression("^MESSAGE=connect unix:\\S+ uid 0 \\(root\\)\n")),
+             qPrintable(fields));
+    QVERIFY(fields.contains("\nPRIORITY=5\n"));
+    QVERIFY(fields.contains("\nSYSLOG_IDENTIFIER=server-ccid\n"));
+    QVERIFY(fields.contains("\nVSCARD_EVENT=connect\n"));
 }
 
 QTEST_GUILESS_MAIN(TestAccessControl)
