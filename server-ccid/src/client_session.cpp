@@ -159,14 +159,15 @@ void ClientSession::onDisconnected() noexcept
             << "client" << peer_ << "disconnected while a command waited for its card";
     else
         qCInfo(lcServer).noquote() << "client" << peer_ << "disconnected";
-    qCInfo(lcAudit).noquote() << "disconnect" << peer_;
+    qCInfo(lcAudit).noquote() << "disconnect" << peer_ << authorization_.identity;
     release();
 }
 
 void ClientSession::drop(const QString& reason)
 {
     qCWarning(lcServer).noquote() << "client" << peer_ << ":" << reason << "- connection dropped";
-    qCInfo(lcAudit).noquote() << "disconnect" << peer_ << "dropped:" << reason;
+    qCInfo(lcAudit).noquote() << "disconnect" << peer_ << authorization_.identity + ", dropped:"
+                              << reason;
     release();
 }
 
