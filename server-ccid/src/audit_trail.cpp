@@ -106,15 +106,19 @@ public:
     QString describe() const override { return QStringLiteral("stderr"); }
 };
 
-// A bucket per category: a burst of 50 messages, then 20 a second.
+// A bucket per category. Warnings: a burst of 50, then 20 a second. Audit events are the
+// record, so their bucket is wider: 256 readers with cards attaching at once pass whole
+// (1000, then 200 a second); what a flood makes beyond that is counted, not kept.
 class RateLimiter {
 public:
     // True when the message may pass; `heldBack` is then how many were held back before it.
-    bool admit(const char* category, qint64& heldBack)
+    bool admit(const char* category, bool audit, qint64& heldBack)
     {
         auto found = buckets_.find(QByteArray(category));
         if (found == buckets_.end())
-            found = buckets_.insert(QByteArray(category), Limited{TokenBucket(20, 50), 0});
+            found =
+                buckets_.insert(QByteArray(category),
+                                Limited{audit ? TokenBucket(200, 1000) : TokenBucket(20, 50), 0});
         if (!found->bucket.tryTake()) {
             ++found->heldBack;
             return false;
@@ -140,15 +144,16 @@ void handleMessage(QtMsgType type, const QMessageLogContext& context, const QStr
 {
     QMutexLocker locker(&handlerMutex);
     const bool audit = context.category && std::strcmp(context.category, "vscard.audit") == 0;
-    if (audit || type >= QtWarningMsg) {
+    // QtInfoMsg sorts after QtWarningMsg in QtMsgType: name the types.
+    if (audit || type == QtWarningMsg || type == QtCriticalMsg) {
         qint64 heldBack = 0;
-        if (!rateLimiter.admit(context.category ? context.category : "default", heldBack))
+        if (!rateLimiter.admit(context.category ? context.category : "default", audit, heldBack))
             return;
         if (heldBack > 0)
             previousHandler(QtWarningMsg, context,
-                            QStringLiteral("(%1 more %2 messages held back: too many per second)")
+                            QStringLiteral("(%1 more %2 held back: too many per second)")
                                 .arg(heldBack)
-                                .arg(QLatin1String(audit ? "audit" : "warning")));
+                                .arg(QLatin1String(audit ? "audit events" : "warning messages")));
     }
     if (audit && auditSink) {
         auditSink->write(message.section(QLatin1Char(' '), 0, 0), message);
