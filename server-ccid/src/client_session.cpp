@@ -166,8 +166,8 @@ void ClientSession::onDisconnected() noexcept
 void ClientSession::drop(const QString& reason)
 {
     qCWarning(lcServer).noquote() << "client" << peer_ << ":" << reason << "- connection dropped";
-    qCInfo(lcAudit).noquote() << "disconnect" << peer_ << authorization_.identity + ", dropped:"
-                              << reason;
+    qCInfo(lcAudit).noquote() << "disconnect" << peer_
+                              << authorization_.identity + ", dropped:" << reason;
     release();
 }
 

@@ -89,7 +89,8 @@ void TestVscclientSystem::emulatedCac_pkcs11SignsThroughServer()
 {
     PcscRig rig;
     const QString auditLog = work_.filePath("audit.log");
-    rig.extraServerArguments << "--audit" << "file:" + auditLog;
+    rig.extraServerArguments << "--audit"
+                             << "file:" + auditLog;
     QVERIFY2(rig.start(), qPrintable(rig.error()));
     QProcess* client = startClient(
         rig,

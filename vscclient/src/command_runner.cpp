@@ -303,7 +303,9 @@ CommandRunner::Outcome CommandRunner::execute(const ScriptCommand& command)
         if (!ms)
             return fail(QStringLiteral("sleep expects a duration such as 500ms or 2s"));
         const QDeadlineTimer deadline(*ms);
-        QTimer::singleShot(*ms, this, &CommandRunner::checkWait);
+        // A coarse timer (Qt's default from 2 s on) may fire up to 5% early, before the
+        // deadline, and nothing else would wake the wait then: precise, and a millisecond late.
+        QTimer::singleShot(*ms + 1, Qt::PreciseTimer, this, &CommandRunner::checkWait);
         return waitUntil([deadline] { return deadline.hasExpired(); }, *ms + 60000,
                          QStringLiteral("sleep overran"));
     }
