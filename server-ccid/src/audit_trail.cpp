@@ -39,11 +39,10 @@ public:
     }
     void write(const QString& event, const QString& message) override
     {
-        // A value with a newline would need the binary field form; events are one line.
-        QString line = message;
-        line.replace(QLatin1Char('\n'), QLatin1Char(' '));
+        // Events are one line (the handler escapes control characters): the text form of a
+        // field does.
         const QByteArray datagram =
-            "MESSAGE=" + line.toUtf8() + "\nPRIORITY=5\nSYSLOG_FACILITY=10\n" +
+            "MESSAGE=" + message.toUtf8() + "\nPRIORITY=5\nSYSLOG_FACILITY=10\n" +
             "SYSLOG_IDENTIFIER=server-ccid\nSYSLOG_PID=" + QByteArray::number(::getpid()) +
             "\nVSCARD_EVENT=" + event.toUtf8() + "\n";
         sockaddr_un address{};
@@ -51,10 +50,18 @@ public:
         const QByteArray path = path_.toLocal8Bit();
         std::memcpy(address.sun_path, path.constData(),
                     std::min<std::size_t>(path.size(), sizeof address.sun_path - 1));
-        // A full journal drops the event rather than stalling the server.
-        if (::sendto(fd_, datagram.constData(), static_cast<std::size_t>(datagram.size()),
-                     MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
-                     sizeof address) < 0)
+        // A full journal drops the event rather than stalling the server; the next event that
+        // gets through says how many did not.
+        const auto send = [&](const QByteArray& bytes) {
+            return ::sendto(fd_, bytes.constData(), static_cast<std::size_t>(bytes.size()),
+                            MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
+                            sizeof address) >= 0;
+        };
+        if (lost_ > 0 && send("MESSAGE=audit-lost " + QByteArray::number(qulonglong(lost_)) +
+                              " events the journal did not take\nPRIORITY=4\nSYSLOG_FACILITY=10\n"
+                              "SYSLOG_IDENTIFIER=server-ccid\nVSCARD_EVENT=audit-lost\n"))
+            lost_ = 0;
+        if (!send(datagram))
             ++lost_;
     }
     QString describe() const override
@@ -106,19 +113,15 @@ public:
     QString describe() const override { return QStringLiteral("stderr"); }
 };
 
-// A bucket per category. Warnings: a burst of 50, then 20 a second. Audit events are the
-// record, so their bucket is wider: 256 readers with cards attaching at once pass whole
-// (1000, then 200 a second); what a flood makes beyond that is counted, not kept.
+// A bucket per kind of message: a burst of 50, then 20 a second.
 class RateLimiter {
 public:
     // True when the message may pass; `heldBack` is then how many were held back before it.
-    bool admit(const char* category, bool audit, qint64& heldBack)
+    bool admit(const QByteArray& kind, qint64& heldBack)
     {
-        auto found = buckets_.find(QByteArray(category));
+        auto found = buckets_.find(kind);
         if (found == buckets_.end())
-            found =
-                buckets_.insert(QByteArray(category),
-                                Limited{audit ? TokenBucket(200, 1000) : TokenBucket(20, 50), 0});
+            found = buckets_.insert(kind, Limited{TokenBucket(20, 50), 0});
         if (!found->bucket.tryTake()) {
             ++found->heldBack;
             return false;
@@ -140,27 +143,59 @@ QtMessageHandler previousHandler = nullptr;
 RateLimiter rateLimiter;
 QMutex handlerMutex;
 
+// A log line stays one line: text a client chose (a reader name, a certificate subject) must
+// not start a line of its own, which would read as an event of ours.
+QString oneLine(const QString& message)
+{
+    QString line;
+    line.reserve(message.size());
+    for (const QChar c : message) {
+        if (c.unicode() < 0x20 || c.unicode() == 0x7F)
+            line += QStringLiteral("\\x%1").arg(c.unicode(), 2, 16, QLatin1Char('0'));
+        else
+            line += c;
+    }
+    return line;
+}
+
 void handleMessage(QtMsgType type, const QMessageLogContext& context, const QString& message)
 {
     QMutexLocker locker(&handlerMutex);
     const bool audit = context.category && std::strcmp(context.category, "vscard.audit") == 0;
-    // QtInfoMsg sorts after QtWarningMsg in QtMsgType: name the types.
-    if (audit || type == QtWarningMsg || type == QtCriticalMsg) {
+    const QString text = oneLine(message);
+    const QString event = audit ? text.section(QLatin1Char(' '), 0, 0) : QString();
+    // Warnings are limited, and of the audit events only refusals: those are what a flood of
+    // strangers makes, while what admitted clients do stays on record whole (their message
+    // rate bounds it). QtInfoMsg sorts after QtWarningMsg in QtMsgType: name the types.
+    const bool limited =
+        audit ? event == QLatin1String("refuse") : type == QtWarningMsg || type == QtCriticalMsg;
+    if (limited) {
         qint64 heldBack = 0;
-        if (!rateLimiter.admit(context.category ? context.category : "default", audit, heldBack))
+        const QByteArray kind = audit              ? QByteArray("audit refusals")
+                                : context.category ? QByteArray(context.category)
+                                                   : QByteArray("default");
+        if (!rateLimiter.admit(kind, heldBack))
             return;
-        if (heldBack > 0)
+        if (heldBack > 0 && audit && auditSink) {
+            const QString note =
+                QStringLiteral("refuse-held-back %1 more refusals not recorded: too many per "
+                               "second")
+                    .arg(heldBack);
+            auditSink->write(QStringLiteral("refuse-held-back"), note);
+            previousHandler(QtWarningMsg, context, note);
+        } else if (heldBack > 0) {
             previousHandler(QtWarningMsg, context,
-                            QStringLiteral("(%1 more %2 held back: too many per second)")
-                                .arg(heldBack)
-                                .arg(QLatin1String(audit ? "audit events" : "warning messages")));
+                            QStringLiteral("(%1 more warning messages held back: too many per "
+                                           "second)")
+                                .arg(heldBack));
+        }
     }
     if (audit && auditSink) {
-        auditSink->write(message.section(QLatin1Char(' '), 0, 0), message);
+        auditSink->write(event, text);
         if (!dynamic_cast<StderrSink*>(auditSink.get()))
             return;
     }
-    previousHandler(type, context, audit ? QStringLiteral("audit: ") + message : message);
+    previousHandler(type, context, audit ? QStringLiteral("audit: ") + text : text);
 }
 
 QString verifyOutcome(ByteView response)
@@ -235,12 +270,13 @@ void auditVerify(int slot, const QString& reader, const QString& peer, ByteView 
     if (command.size() < 4 || command[1] != 0x20)
         return;
     const bool query = command.size() <= 5; // no data: "how many tries are left?"
+    // One arg() call: a reader name holding "%3" must stay text.
     qCInfo(lcAudit).noquote() << QStringLiteral("verify slot %1 reader \"%2\" by %3: PIN %4 %5%6")
-                                     .arg(slot)
-                                     .arg(reader, peer)
-                                     .arg(command[3], 2, 16, QLatin1Char('0'))
-                                     .arg(query ? QStringLiteral("status query ") : QString())
-                                     .arg(verifyOutcome(response));
+                                     .arg(QString::number(slot), reader, peer,
+                                          QStringLiteral("%1").arg(command[3], 2, 16,
+                                                                   QLatin1Char('0')),
+                                          query ? QStringLiteral("status query ") : QString(),
+                                          verifyOutcome(response));
 }
 
 } // namespace vscard::server

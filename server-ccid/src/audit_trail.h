@@ -32,9 +32,10 @@ public:
 Result<std::unique_ptr<AuditSink>, QString> openAuditSink(const QString& target);
 
 // Routes vscard.audit messages to the sink (they no longer go to stderr, unless the sink is
-// stderr) and rate-limits warnings (a burst of 50, then 20 a second, per category) and audit
-// events (1000, then 200 a second), the number held back said when the flow calms down. Until
-// called, audit events go to stderr like any other message.
+// stderr), keeps every log line one line (control characters escaped), and rate-limits
+// warnings per category and refusal events (a burst of 50, then 20 a second), the number held
+// back said when the flow calms down (for refusals, in the audit trail itself). Until called,
+// audit events go to stderr like any other message.
 void installAuditTrail(std::unique_ptr<AuditSink> sink);
 
 // Audits a VERIFY the card answered: "verify slot 0 reader "X" by PEER: PIN 80 accepted".

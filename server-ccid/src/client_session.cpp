@@ -74,9 +74,11 @@ ClientSession::ClientSession(QIODevice* socket, QString peer, ClientAuthorizatio
         idleTimer_.start(limits_.firstMessageSeconds * 1000);
     connect(socket, &QIODevice::readyRead, this, &ClientSession::onReadyRead);
     qCInfo(lcServer).noquote() << "client" << peer_ << "connected";
+    // Client-chosen text (names, certificate subjects) goes through one arg() call, so that a
+    // "%2" in it stays text.
     qCInfo(lcAudit).noquote() << QStringLiteral("connect %1 %2%3")
-                                     .arg(peer_, authorization_.identity)
-                                     .arg(authorization_.rule.isEmpty()
+                                     .arg(peer_, authorization_.identity,
+                                          authorization_.rule.isEmpty()
                                               ? QString()
                                               : QStringLiteral(", allowed by ") +
                                                     authorization_.rule);
@@ -183,6 +185,8 @@ void ClientSession::release()
             << QStringLiteral("reader-remove %1 slot %2 (disconnected)").arg(peer_).arg(index);
         registry_.removeReader(index);
     }
+    if (authorization_.ruleReaders)
+        *authorization_.ruleReaders -= static_cast<int>(readers_.size());
     readers_.clear();
     if (socket_) {
         socket_->disconnect(this);
@@ -257,6 +261,8 @@ void ClientSession::handle(const Message& message)
                 << QStringLiteral("reader-remove %1 slot %2").arg(peer_).arg(*index);
             registry_.removeReader(*index);
             readers_.erase(message.readerId);
+            if (authorization_.ruleReaders)
+                --*authorization_.ruleReaders;
         }
         acknowledge(message.readerId, ErrorCode::Success);
         return;
@@ -315,16 +321,18 @@ QString ClientSession::limitSource(const char* option) const
 std::optional<std::pair<QString, ErrorCode>> ClientSession::readerRefusal(const QString& name) const
 {
     const policy::Grant& grant = authorization_.grant;
-    int most = limits_.readers > 0 ? limits_.readers : registry_.capacity();
-    QString source = QStringLiteral("--client-readers");
-    if (grant.maxReaders && static_cast<int>(*grant.maxReaders) < most) {
-        most = static_cast<int>(*grant.maxReaders);
-        source = limitSource("");
-    }
-    if (static_cast<int>(readers_.size()) >= most)
+    // --client-readers counts this connection's readers; a rule's readers= counts those of
+    // every connection the identity has under that rule, so more connections get no more.
+    const int connectionMost = limits_.readers > 0 ? limits_.readers : registry_.capacity();
+    if (static_cast<int>(readers_.size()) >= connectionMost)
+        return std::pair(QStringLiteral("it has %1 readers, the most --client-readers allows")
+                             .arg(readers_.size()),
+                         ErrorCode::CannotAddMoreReaders);
+    const int held = authorization_.ruleReaders ? *authorization_.ruleReaders
+                                                : static_cast<int>(readers_.size());
+    if (grant.maxReaders && held >= static_cast<int>(*grant.maxReaders))
         return std::pair(QStringLiteral("it has %1 readers, the most %2 allows")
-                             .arg(readers_.size())
-                             .arg(source),
+                             .arg(QString::number(held), limitSource("")),
                          ErrorCode::CannotAddMoreReaders);
     if (!grant.allowsName(name.toStdString()))
         return std::pair(QStringLiteral("%1 allows no reader of that name").arg(limitSource("")),
@@ -361,16 +369,16 @@ void ClientSession::handleReaderAdd(const Message& message)
         return;
     }
     readers_[readerId] = *index;
+    if (authorization_.ruleReaders)
+        ++*authorization_.ruleReaders;
     const auto pcscSlot = registry_.pcscSlotName(*index);
     qCInfo(lcServer).noquote() << QStringLiteral("client %1 added reader %2 %3 in slot %4, %5")
-                                      .arg(peer_)
-                                      .arg(readerId)
-                                      .arg(quoted(name))
-                                      .arg(*index)
-                                      .arg(pcscSlot ? "PC/SC reader " + quoted(*pcscSlot)
+                                      .arg(peer_, QString::number(readerId), quoted(name),
+                                           QString::number(*index),
+                                           pcscSlot ? "PC/SC reader " + quoted(*pcscSlot)
                                                     : QStringLiteral("no PC/SC slot"));
-    qCInfo(lcAudit).noquote()
-        << QStringLiteral("reader-add %1 %2 slot %3").arg(peer_, quoted(name)).arg(*index);
+    qCInfo(lcAudit).noquote() << QStringLiteral("reader-add %1 %2 slot %3")
+                                     .arg(peer_, quoted(name), QString::number(*index));
     acknowledge(readerId, ErrorCode::Success);
 }
 

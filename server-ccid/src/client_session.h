@@ -18,6 +18,7 @@
 #include <QTimer>
 
 #include <map>
+#include <memory>
 
 namespace vscard::server {
 
@@ -27,6 +28,8 @@ struct ClientAuthorization {
     QString identity;
     QString rule;
     policy::Grant grant;
+    // Readers held by every connection of this identity under this rule (readers=).
+    std::shared_ptr<int> ruleReaders;
 };
 
 class ClientSession : public QObject, public CardSideSender {

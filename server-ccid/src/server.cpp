@@ -365,7 +365,13 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
         return;
     }
     if (policy_) {
-        const policy::Decision decision = policy_->decide(identity);
+        // Without --tls-client-ca, a TLS client's certificate is checked against the system's
+        // CAs, and any public CA could vouch for any name: then cn= and subject= match nobody
+        // (sha256= still pins one certificate).
+        policy::PeerIdentity checked = identity;
+        if (options_.tls.clientCa.isEmpty())
+            checked.subject.clear();
+        const policy::Decision decision = policy_->decide(checked);
         const QString rule = QStringLiteral("%1:%2").arg(*options_.policyFile).arg(decision.line);
         if (!decision.allowed) {
             refuseClient(socket, peer, authorization.identity,
@@ -376,6 +382,14 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
         }
         authorization.rule = rule;
         authorization.grant = decision.grant;
+        const QString quotaKey = rule + QLatin1Char(' ') + QString::fromStdString(identity.key());
+        auto readers = ruleReaders_.value(quotaKey).lock();
+        if (!readers) {
+            readers = std::make_shared<int>(0);
+            ruleReaders_.removeIf([](const auto& entry) { return entry.value().expired(); });
+            ruleReaders_.insert(quotaKey, readers);
+        }
+        authorization.ruleReaders = readers;
     }
     ++clients_;
     auto* session = new ClientSession(socket, peer, std::move(authorization), registry_,

@@ -7,6 +7,7 @@
 #include "vscard/policy/access_policy.h"
 #include "vscard/qt/service_manager.h"
 
+#include <QHash>
 #include <QList>
 #include <QObject>
 #include <QSslConfiguration>
@@ -68,6 +69,8 @@ private:
     std::optional<QSslConfiguration> tls_;       // made on the first tls: endpoint
     std::optional<policy::AccessPolicy> policy_; // --policy
     int clients_ = 0;                            // VSCard connections open now
+    // Readers per identity and rule, shared by that identity's connections (readers=).
+    QHash<QString, std::weak_ptr<int>> ruleReaders_;
 };
 
 // --policy FILE read and parsed; an error says FILE:LINE and what is wrong.

@@ -130,8 +130,9 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "others are refused at connect. One rule per line, the first that matches decides: "
         "'allow CONDITION... [readers=N] [names=GLOB,...] [slots=N-M,...]' or 'deny "
         "CONDITION...'; conditions cn=NAME, subject=\"O=..., CN=...\", sha256=FINGERPRINT "
-        "(TLS client certificates), uid=N, user=NAME (Unix sockets), address=IP[/BITS], any. "
-        "SIGHUP reads it again. Default: every client is admitted.",
+        "(TLS client certificates; cn= and subject= only with --tls-client-ca), uid=N, "
+        "user=NAME (Unix sockets), address=IP[/BITS], any. readers= counts all of a client's "
+        "connections. SIGHUP reads it again. Default: every client is admitted.",
         "FILE");
     const QCommandLineOption auditOption(
         "audit",
@@ -351,7 +352,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
                       {"client-message-size", 300, qint64(kDefaultMaxPayload)},
                       {"client-backlog", 65536, qint64(1) << 32},
                       {"client-rate", 0, 1000000},
-                      {"client-idle", 0, 86400 * 365}};
+                      {"client-idle", 0, 2000000}}; // ms in an int: 24 days at most
     for (Limit& limit : limits) {
         limit.value = parser.value(limit.name).toLongLong(&ok);
         if (!ok || limit.value < limit.low || limit.value > limit.high)

@@ -52,7 +52,10 @@ policy::PeerIdentity unixPeerIdentity(int fd)
 policy::PeerIdentity networkPeerIdentity(QTcpSocket* socket)
 {
     policy::PeerIdentity identity;
-    identity.address = socket->peerAddress().toString().toStdString();
+    // Without the scope ("fe80::1%eth0"), so that address= rules can parse and match it.
+    QHostAddress address = socket->peerAddress();
+    address.setScopeId(QString());
+    identity.address = address.toString().toStdString();
     if (auto* tls = qobject_cast<QSslSocket*>(socket)) {
         const QSslCertificate certificate = tls->peerCertificate();
         if (!certificate.isNull()) {
@@ -70,7 +73,10 @@ policy::PeerIdentity networkPeerIdentity(QTcpSocket* socket)
                              });
             for (const QByteArray& attribute : attributes)
                 for (const QString& value : certificate.subjectInfo(attribute))
-                    identity.subject.emplace_back(attribute.toStdString(), value.toStdString());
+                    // Upper case, as the policy's attribute names are read (Qt says
+                    // "emailAddress").
+                    identity.subject.emplace_back(attribute.toUpper().toStdString(),
+                                                  value.toStdString());
             identity.sha256 = tls::fingerprint(certificate).toStdString();
         }
     }

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -106,8 +107,9 @@ private:
     std::unique_ptr<QLocalSocket> unixClient();
     // Sends Init and reads the server's.
     static bool greet(QIODevice& socket);
-    // Adds a reader and returns the server's acknowledgement.
-    static std::optional<Reply> addReader(QIODevice& socket, const QByteArray& name);
+    // Adds a reader and returns the Error code the server acknowledged it with (0xFFFFFFFF:
+    // no acknowledgement).
+    static quint32 addReader(QIODevice& socket, const QByteArray& name);
     // What `server-ccid --list` says the pcscd driver sees.
     QString driverView();
 
@@ -215,10 +217,11 @@ bool TestAccessControl::greet(QIODevice& socket)
     return reply && reply->type == MessageType::Init;
 }
 
-std::optional<Reply> TestAccessControl::addReader(QIODevice& socket, const QByteArray& name)
+quint32 TestAccessControl::addReader(QIODevice& socket, const QByteArray& name)
 {
     socket.write(message(MessageType::ReaderAdd, 0, name));
-    return readReply(socket);
+    const auto reply = readReply(socket);
+    return reply ? errorCode(*reply) : 0xFFFFFFFF;
 }
 
 QString TestAccessControl::driverView()
@@ -226,7 +229,11 @@ QString TestAccessControl::driverView()
     QProcess list;
     list.start(VSCARD_SERVER_BIN, {"--config", "", "--pcsc-socket", work("pcsc.sock"), "--list"});
     list.waitForFinished(10000);
-    return QString::fromUtf8(list.readAllStandardOutput());
+    const QString view = QString::fromUtf8(list.readAllStandardOutput());
+    // "no readers" or a line per reader: never nothing, unless --list itself failed.
+    if (view.isEmpty())
+        qWarning("server-ccid --list printed nothing");
+    return view.isEmpty() ? QStringLiteral("(--list failed)") : view;
 }
 
 void TestAccessControl::allowedByCommonName_readersLimitedInCountNameAndSlot()
@@ -235,21 +242,20 @@ void TestAccessControl::allowedByCommonName_readersLimitedInCountNameAndSlot()
     QVERIFY2(alice->isEncrypted(), qPrintable(alice->errorString()));
     QVERIFY(greet(*alice));
     // A name outside names= is refused, with the general error (the count is not the reason).
-    const auto other = addReader(*alice, "Mallory's reader");
-    QVERIFY(other);
-    QCOMPARE(errorCode(*other), quint32(ErrorCode::GeneralError));
-    const auto first = addReader(*alice, "Alice one");
-    QVERIFY(first);
-    QCOMPARE(errorCode(*first), quint32(ErrorCode::Success));
-    const auto second = addReader(*alice, "Alice two");
-    QCOMPARE(errorCode(*second), quint32(ErrorCode::Success));
-    // readers=2: a third is one too many.
-    const auto third = addReader(*alice, "Alice three");
-    QCOMPARE(errorCode(*third), quint32(ErrorCode::CannotAddMoreReaders));
+    QCOMPARE(addReader(*alice, "Mallory's reader"), quint32(ErrorCode::GeneralError));
+    QCOMPARE(addReader(*alice, "Alice one"), quint32(ErrorCode::Success));
+    // A name that tries to start a forged line in the logs.
+    QCOMPARE(addReader(*alice, "Alice two\n2026-01-01T00:00:00.000Z server-ccid[1]: verify forged"),
+             quint32(ErrorCode::Success));
+    // readers=2: a third is one too many, on this connection or on another one.
+    QCOMPARE(addReader(*alice, "Alice three"), quint32(ErrorCode::CannotAddMoreReaders));
+    const auto aliceAgain = tlsClient("client");
+    QVERIFY(greet(*aliceAgain));
+    QCOMPARE(addReader(*aliceAgain, "Alice four"), quint32(ErrorCode::CannotAddMoreReaders));
     // slots=2-3: the lowest free slots are 0 and 1, but hers are 2 and 3.
     const QString view = driverView();
     QVERIFY2(view.contains(QRegularExpression("slot 2: [^\\n]*\"Alice one\"")), qPrintable(view));
-    QVERIFY2(view.contains(QRegularExpression("slot 3: [^\\n]*\"Alice two\"")), qPrintable(view));
+    QVERIFY2(view.contains(QRegularExpression("slot 3: [^\\n]*\"Alice two")), qPrintable(view));
     QTRY_VERIFY(serverLog().contains("allows no reader of that name"));
     QVERIFY(serverLog().contains(
         QStringLiteral("it has 2 readers, the most the policy rule at %1:3 allows")
@@ -266,7 +272,8 @@ void TestAccessControl::deniedByRule_refusedAtConnectNothingReachesDriver()
     bob->write(kClientInit + message(MessageType::ReaderAdd, 0, "Bob's reader") +
                message(MessageType::Atr, 1, kCacAtr));
     QTRY_VERIFY_WITH_TIMEOUT(bob->state() == QAbstractSocket::UnconnectedState, 10000);
-    QVERIFY(!driverView().contains("Bob"));
+    const QString view = driverView();
+    QVERIFY2(!view.contains("Bob") && !view.contains("failed"), qPrintable(view));
     QTRY_VERIFY2(serverLog().contains(QStringLiteral("(certificate O=Example,CN=bob sha256 ")),
                  qPrintable(serverLog()));
     QVERIFY2(serverLog().contains(
@@ -279,11 +286,17 @@ void TestAccessControl::allowedByFingerprint_oneReader()
 {
     const auto carol = tlsClient("client-carol");
     QVERIFY(greet(*carol));
-    QCOMPARE(errorCode(*addReader(*carol, "Carol")), quint32(ErrorCode::Success));
-    QCOMPARE(errorCode(*addReader(*carol, "Carol 2")), quint32(ErrorCode::CannotAddMoreReaders));
+    QCOMPARE(addReader(*carol, "Carol"), quint32(ErrorCode::Success));
+    QCOMPARE(addReader(*carol, "Carol 2"), quint32(ErrorCode::CannotAddMoreReaders));
     QVERIFY(driverView().contains("Carol"));
-    QVERIFY(serverLog().contains(QStringLiteral("allowed by %1:4").arg(work("policy"))) ||
-            QFile(work("audit.log")).exists());
+    // Admitted by the fingerprint rule, not by the address rule after it.
+    QFile audit(work("audit.log"));
+    QVERIFY(audit.open(QIODevice::ReadOnly));
+    const QString events = QString::fromUtf8(audit.readAll());
+    QVERIFY2(events.contains(QRegularExpression(
+                 "connect tls:127.0.0.1:\\d+ certificate O=Example,CN=carol sha256 [0-9a-f:]{95}, "
+                 "address 127.0.0.1, allowed by \\S+:4\\n")),
+             qPrintable(events));
 }
 
 void TestAccessControl::unixPeers_rootAllowedNobodyRefused()
@@ -294,8 +307,7 @@ void TestAccessControl::unixPeers_rootAllowedNobodyRefused()
                                                     QFile::ReadOther));
     const auto root = unixClient();
     QVERIFY(greet(*root));
-    const auto added = addReader(*root, "Root's reader");
-    QCOMPARE(errorCode(*added), quint32(ErrorCode::Success));
+    QCOMPARE(addReader(*root, "Root's reader"), quint32(ErrorCode::Success));
     QVERIFY(driverView().contains(QRegularExpression("slot 5: [^\\n]*\"Root's reader\"")));
     // The same socket as user nobody: no rule admits uid 65534.
     QProcess nobody;
@@ -315,9 +327,8 @@ void TestAccessControl::plainTcp_allowedByAddress()
 {
     const auto socket = tcpClient();
     QVERIFY(greet(*socket));
-    QCOMPARE(errorCode(*addReader(*socket, "Loopback")), quint32(ErrorCode::Success));
-    QCOMPARE(errorCode(*addReader(*socket, "Loopback 2")),
-             quint32(ErrorCode::CannotAddMoreReaders));
+    QCOMPARE(addReader(*socket, "Loopback"), quint32(ErrorCode::Success));
+    QCOMPARE(addReader(*socket, "Loopback 2"), quint32(ErrorCode::CannotAddMoreReaders));
 }
 
 void TestAccessControl::silentConnections_droppedAfterFirstMessageDeadline()
@@ -456,6 +467,12 @@ void TestAccessControl::auditTrail_namesEveryEvent()
     QVERIFY(has("refuse tls:127.0.0.1:\\d+ certificate O=Example,CN=bob sha256 [0-9a-f:]{95}, "
                 "address 127.0.0.1: denied by the policy rule at \\S+:2"));
     QVERIFY(has("refuse unix:\\S+ uid 65534 \\(nobody\\): no rule of the policy"));
+    // The plaintext flood's refusals: a burst, then what was held back, counted here.
+    // Client text stays inside its line.
+    QVERIFY(!has("(^|\\n)2026-01-01T00:00:00.000Z"));
+    QVERIFY(has("reader-add tls:127.0.0.1:\\d+ \"Alice two\\\\x0a2026-01-01T00:00:00.000Z "
+                "server-ccid\\[1\\]: verify forged\" slot 3"));
+    QVERIFY(has("refuse-held-back \\d+ more refusals not recorded: too many per second"));
     QVERIFY(has("connect unix:\\S+ uid 0 \\(root\\), allowed by \\S+:5"));
     QVERIFY(has(
         "disconnect unix:\\S+ uid 0 \\(root\\), dropped: it sent no complete message within 10 s"));
@@ -472,6 +489,8 @@ void TestAccessControl::auditTrail_journalNativeProtocol()
     address.sun_family = AF_UNIX;
     std::memcpy(address.sun_path, path.constData(), static_cast<std::size_t>(path.size()));
     QCOMPARE(::bind(journal, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    const timeval patience{10, 0}; // recv() fails after 10 s instead of hanging the suite
+    QCOMPARE(::setsockopt(journal, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience), 0);
     QProcess server;
     server.setProcessChannelMode(QProcess::MergedChannels);
     server.start(VSCARD_SERVER_BIN, {"--config", "", "--listen", "unix:" + work("journal.sock"),
@@ -484,7 +503,7 @@ void TestAccessControl::auditTrail_journalNativeProtocol()
     QVERIFY(client.waitForConnected(5000));
     QVERIFY(greet(client));
     char datagram[4096];
-    const ssize_t size = ::recv(journal, datagram, sizeof datagram, 0); // blocks until it comes
+    const ssize_t size = ::recv(journal, datagram, sizeof datagram, 0);
     ::close(journal);
     server.terminate();
     server.waitForFinished(5000);

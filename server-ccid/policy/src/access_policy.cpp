@@ -350,6 +350,15 @@ std::string PeerIdentity::describe() const
     return text.empty() ? std::string("no identity") : text;
 }
 
+std::string PeerIdentity::key() const
+{
+    if (!sha256.empty())
+        return "sha256 " + sha256;
+    if (uid)
+        return "uid " + std::to_string(*uid);
+    return "address " + address;
+}
+
 bool AccessPolicy::Condition::matches(const PeerIdentity& peer) const
 {
     switch (kind) {

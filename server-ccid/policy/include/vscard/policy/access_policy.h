@@ -38,6 +38,9 @@ struct PeerIdentity {
 
     // "certificate CN=alice sha256 ab:cd:..", "uid 1000 (alice)", "address 192.0.2.7".
     std::string describe() const;
+    // Who it is, whatever connection it comes on: "sha256 ab:cd:..", "uid 1000", "address
+    // 192.0.2.7" (the address alone for a peer without a certificate or credentials).
+    std::string key() const;
 };
 
 // What an allowing rule grants.
