@@ -290,6 +290,7 @@ void Server::reload(const ServerOptions& next)
     differs(next.pcap != options_.pcap, "pcap");
     differs(next.audit != options_.audit, "audit");
     differs(next.maxClients != options_.maxClients, "max-clients");
+    differs(next.clientConnections != options_.clientConnections, "client-connections");
     const ClientLimits& a = next.clientLimits;
     const ClientLimits& b = options_.clientLimits;
     differs(a.readers != b.readers || a.messageSize != b.messageSize || a.backlog != b.backlog ||
@@ -364,6 +365,14 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
                          .arg(clients_));
         return;
     }
+    const QString key = QString::fromStdString(identity.key());
+    if (connectionsOf_.value(key) >= options_.clientConnections) {
+        refuseClient(socket, peer, authorization.identity,
+                     QStringLiteral("it has %1 connections open, the most --client-connections "
+                                    "allows")
+                         .arg(connectionsOf_.value(key)));
+        return;
+    }
     if (policy_) {
         // Without --tls-client-ca, a TLS client's certificate is checked against the system's
         // CAs, and any public CA could vouch for any name: then cn= and subject= match nobody
@@ -392,11 +401,16 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
         authorization.ruleReaders = readers;
     }
     ++clients_;
+    ++connectionsOf_[key];
     auto* session = new ClientSession(socket, peer, std::move(authorization), registry_,
                                       options_.clientLimits, this);
     onSocketClosed(socket, session, [session] { session->onDisconnected(); });
     connect(session, &ClientSession::finished, session, &QObject::deleteLater);
-    connect(session, &QObject::destroyed, this, [this] { --clients_; });
+    connect(session, &QObject::destroyed, this, [this, key] {
+        --clients_;
+        if (--connectionsOf_[key] <= 0)
+            connectionsOf_.remove(key);
+    });
 }
 
 void Server::refuseClient(QIODevice* socket, const QString& peer, const QString& identity,

@@ -69,6 +69,7 @@ private:
     std::optional<QSslConfiguration> tls_;       // made on the first tls: endpoint
     std::optional<policy::AccessPolicy> policy_; // --policy
     int clients_ = 0;                            // VSCard connections open now
+    QHash<QString, int> connectionsOf_;          // open connections per identity key
     // Readers per identity and rule, shared by that identity's connections (readers=).
     QHash<QString, std::weak_ptr<int>> ruleReaders_;
 };

@@ -144,6 +144,12 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
     const QCommandLineOption maxClientsOption(
         "max-clients", "VSCard connections open at once; more are refused at connect. Default: 64.",
         "N", "64");
+    const QCommandLineOption clientConnectionsOption(
+        "client-connections",
+        "Connections one client (a certificate, a Unix user, else an address) may have open "
+        "at once, so that no one takes all of --max-clients; more are refused at connect. "
+        "Default: 16.",
+        "N", "16");
     const QCommandLineOption clientReadersOption(
         "client-readers",
         "Readers one client may add; a policy rule's readers= may lower it. Default: "
@@ -182,37 +188,22 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "print-reader-conf",
         "Print the pcscd reader.conf entry for the driver and these options (--pcsc-socket, "
         "--pcsc-name, --max-readers) and exit.");
-    const QList<QCommandLineOption> options{helpOption,
-                                            versionOption,
-                                            listenOption,
-                                            socketModeOption,
-                                            maxReadersOption,
-                                            pcscSocketOption,
-                                            pcscNameOption,
-                                            serialLinkOption,
-                                            usbipOption,
-                                            usbIdOption,
-                                            cardOption,
-                                            stateDirOption,
-                                            pinTriesOption,
-                                            traceOption,
-                                            pcapOption,
-                                            tlsCertOption,
-                                            tlsKeyOption,
-                                            tlsClientCaOption,
-                                            tlsAnonymousOption,
-                                            tlsMinVersionOption,
-                                            policyOption,
-                                            auditOption,
-                                            maxClientsOption,
-                                            clientReadersOption,
-                                            clientMessageSizeOption,
-                                            clientBacklogOption,
-                                            clientRateOption,
-                                            clientIdleOption,
-                                            traceSecretsOption,
-                                            configOption,
-                                            listOption,
+    const QList<QCommandLineOption> options{helpOption,           versionOption,
+                                            listenOption,         socketModeOption,
+                                            maxReadersOption,     pcscSocketOption,
+                                            pcscNameOption,       serialLinkOption,
+                                            usbipOption,          usbIdOption,
+                                            cardOption,           stateDirOption,
+                                            pinTriesOption,       traceOption,
+                                            pcapOption,           tlsCertOption,
+                                            tlsKeyOption,         tlsClientCaOption,
+                                            tlsAnonymousOption,   tlsMinVersionOption,
+                                            policyOption,         auditOption,
+                                            maxClientsOption,     clientConnectionsOption,
+                                            clientReadersOption,  clientMessageSizeOption,
+                                            clientBacklogOption,  clientRateOption,
+                                            clientIdleOption,     traceSecretsOption,
+                                            configOption,         listOption,
                                             printReaderConfOption};
     parser.addOptions(options);
     return options;
@@ -348,6 +339,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
         qint64 value = 0;
     };
     Limit limits[] = {{"max-clients", 1, 4096},
+                      {"client-connections", 1, 4096},
                       {"client-readers", 0, 256},
                       {"client-message-size", 300, qint64(kDefaultMaxPayload)},
                       {"client-backlog", 65536, qint64(1) << 32},
@@ -362,11 +354,12 @@ CommandLine parseCommandLine(const QStringList& arguments)
                                 .arg(limit.high));
     }
     options.maxClients = static_cast<int>(limits[0].value);
-    options.clientLimits.readers = static_cast<int>(limits[1].value);
-    options.clientLimits.messageSize = static_cast<std::size_t>(limits[2].value);
-    options.clientLimits.backlog = limits[3].value;
-    options.clientLimits.messagesPerSecond = static_cast<int>(limits[4].value);
-    options.clientLimits.idleSeconds = static_cast<int>(limits[5].value);
+    options.clientConnections = static_cast<int>(limits[1].value);
+    options.clientLimits.readers = static_cast<int>(limits[2].value);
+    options.clientLimits.messageSize = static_cast<std::size_t>(limits[3].value);
+    options.clientLimits.backlog = limits[4].value;
+    options.clientLimits.messagesPerSecond = static_cast<int>(limits[5].value);
+    options.clientLimits.idleSeconds = static_cast<int>(limits[6].value);
     options.traceSecrets = parser.isSet("trace-secrets");
     options.printReaderConf = parser.isSet("print-reader-conf");
     if (options.printReaderConf && !options.pcscSocket)

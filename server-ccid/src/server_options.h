@@ -48,6 +48,7 @@ struct ServerOptions {
     QString audit = QStringLiteral("auto");
     ClientLimits clientLimits;
     int maxClients = 64;
+    int clientConnections = 16; // per identity (--client-connections)
     bool traceSecrets = false;
     bool list = false;
     bool printReaderConf = false;      // --print-reader-conf

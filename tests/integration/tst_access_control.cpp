@@ -91,6 +91,7 @@ private Q_SLOTS:
     void allowedByFingerprint_oneReader();
     void unixPeers_rootAllowedNobodyRefused();
     void plainTcp_allowedByAddress();
+    void connectionsPerClient_limited();
     void silentConnections_droppedAfterFirstMessageDeadline();
     void flood_limitedWhileHealthyClientAnswered();
     void warningFlood_heldBackAndCounted();
@@ -148,18 +149,32 @@ void TestAccessControl::initTestCase()
     policy.close();
 
     server_.setProcessChannelMode(QProcess::MergedChannels);
-    server_.start(VSCARD_SERVER_BIN, {"--config",        "",
-                                      "--listen",        "tls:127.0.0.1:0",
-                                      "--listen",        "tcp:127.0.0.1:0",
-                                      "--listen",        "unix:" + work("vscard.sock"),
-                                      "--socket-mode",   "0666",
-                                      "--tls-cert",      pki("server.pem"),
-                                      "--tls-key",       pki("server.key"),
-                                      "--tls-client-ca", pki("ca.pem"),
-                                      "--policy",        work("policy"),
-                                      "--audit",         "file:" + work("audit.log"),
-                                      "--pcsc-socket",   work("pcsc.sock"),
-                                      "--client-rate",   "300"});
+    server_.start(VSCARD_SERVER_BIN, {"--config",
+                                      "",
+                                      "--listen",
+                                      "tls:127.0.0.1:0",
+                                      "--listen",
+                                      "tcp:127.0.0.1:0",
+                                      "--listen",
+                                      "unix:" + work("vscard.sock"),
+                                      "--socket-mode",
+                                      "0666",
+                                      "--tls-cert",
+                                      pki("server.pem"),
+                                      "--tls-key",
+                                      pki("server.key"),
+                                      "--tls-client-ca",
+                                      pki("ca.pem"),
+                                      "--policy",
+                                      work("policy"),
+                                      "--audit",
+                                      "file:" + work("audit.log"),
+                                      "--pcsc-socket",
+                                      work("pcsc.sock"),
+                                      "--client-rate",
+                                      "300",
+                                      "--client-connections",
+                                      "5"});
     static const QRegularExpression tls("accepting VSCard clients on tls:127.0.0.1:(\\d+)");
     static const QRegularExpression tcp("accepting VSCard clients on tcp:127.0.0.1:(\\d+)");
     QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains("serving the pcscd driver"), 15000);
@@ -329,6 +344,28 @@ void TestAccessControl::plainTcp_allowedByAddress()
     QVERIFY(greet(*socket));
     QCOMPARE(addReader(*socket, "Loopback"), quint32(ErrorCode::Success));
     QCOMPARE(addReader(*socket, "Loopback 2"), quint32(ErrorCode::CannotAddMoreReaders));
+}
+
+void TestAccessControl::connectionsPerClient_limited()
+{
+    // --client-connections 5: uid 0's sixth connection at once is refused, others are not.
+    std::vector<std::unique_ptr<QLocalSocket>> mine;
+    for (int i = 0; i < 5; ++i) {
+        mine.push_back(unixClient());
+        QVERIFY(greet(*mine.back()));
+    }
+    const auto sixth = unixClient();
+    QTRY_VERIFY(sixth->state() == QLocalSocket::UnconnectedState);
+    QTRY_VERIFY(serverLog().contains(
+        QRegularExpression("\\(uid 0 \\(root\\)\\) refused: it has 5 connections open, the most "
+                           "--client-connections allows")));
+    const auto tcp = tcpClient(); // another identity
+    QVERIFY(greet(*tcp));
+    // Closed ones free their places.
+    mine.clear();
+    QTest::qWait(200);
+    const auto again = unixClient();
+    QVERIFY(greet(*again));
 }
 
 void TestAccessControl::silentConnections_droppedAfterFirstMessageDeadline()
