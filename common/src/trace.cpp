@@ -230,18 +230,24 @@ std::string describeResponseApdu(ByteView bytes, Secrecy secrecy, std::size_t da
 
 Secrecy observeMessage(SecretResponses& secrets, const Message& message, Direction direction)
 {
-    switch (message.type) {
+    return observeMessage(secrets, message.type, message.readerId, message.payload, direction);
+}
+
+Secrecy observeMessage(SecretResponses& secrets, MessageType type, std::uint32_t readerId,
+                       ByteView payload, Direction direction)
+{
+    switch (type) {
     case MessageType::Apdu:
         if (direction == Direction::HostToClient) {
-            secrets.command(message.readerId, message.payload);
+            secrets.command(readerId, payload);
             return Secrecy::Public;
         }
-        return secrets.response(message.readerId, message.payload);
+        return secrets.response(readerId, payload);
     case MessageType::Atr:        // a new card, or the old one after a reset
     case MessageType::CardRemove: // nothing of the card's will answer any more
     case MessageType::ReaderRemove:
     case MessageType::PowerRequest: // reset or power off: the card forgets the command
-        secrets.forget(message.readerId);
+        secrets.forget(readerId);
         return Secrecy::Public;
     default: return Secrecy::Public;
     }

@@ -199,8 +199,12 @@ void ClientSession::send(MessageType type, std::uint32_t readerId, const Bytes& 
 {
     if (released_ || !socket_)
         return;
-    if (type == MessageType::Apdu || lcWire().isDebugEnabled())
-        traceMessage(Message{type, readerId, payload}, trace::Direction::HostToClient);
+    // Observed whether traced or not (PowerRequest too: a reset ends an exchange): --trace may
+    // be switched on between a command and its answer, which must still be masked then.
+    const trace::Secrecy secrecy =
+        trace::observeMessage(secrets_, type, readerId, payload, trace::Direction::HostToClient);
+    if (lcWire().isDebugEnabled())
+        traceMessage(Message{type, readerId, payload}, trace::Direction::HostToClient, secrecy);
     const Bytes wire = encodeMessage(type, readerId, payload);
     // One write per message, sent now; what the kernel cannot take waits in Qt's buffer.
     writeNow(*socket_, wire);
@@ -234,21 +238,21 @@ std::uint32_t ClientSession::lowestFreeReaderId() const
     return id;
 }
 
-void ClientSession::traceMessage(const Message& message, trace::Direction direction)
+void ClientSession::traceMessage(const Message& message, trace::Direction direction,
+                                 trace::Secrecy secrecy)
 {
-    // Observed whether traced or not: --trace may be switched on between a command and its
-    // answer, and the answer must still be masked then.
-    const trace::Secrecy secrecy = trace::observeMessage(secrets_, message, direction);
-    if (lcWire().isDebugEnabled())
-        qCDebug(lcWire).noquote() << peer_
-                                  << (direction == trace::Direction::ClientToHost ? "->" : "<-")
-                                  << QString::fromStdString(
-                                         trace::describeMessage(message, direction, secrecy));
+    qCDebug(lcWire).noquote() << peer_
+                              << (direction == trace::Direction::ClientToHost ? "->" : "<-")
+                              << QString::fromStdString(
+                                     trace::describeMessage(message, direction, secrecy));
 }
 
 void ClientSession::handle(const Message& message)
 {
-    traceMessage(message, trace::Direction::ClientToHost);
+    const trace::Secrecy secrecy =
+        trace::observeMessage(secrets_, message, trace::Direction::ClientToHost);
+    if (lcWire().isDebugEnabled())
+        traceMessage(message, trace::Direction::ClientToHost, secrecy);
     switch (message.type) {
     case MessageType::Init: handleInit(message); return;
     case MessageType::ReaderAdd: handleReaderAdd(message); return;

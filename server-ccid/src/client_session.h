@@ -56,7 +56,8 @@ private:
     // Decodes and handles what has arrived, as fast as the message rate allows.
     void pump();
     void pauseReading(int milliseconds);
-    void traceMessage(const Message& message, trace::Direction direction);
+    // One --trace line; `secrecy` from observeMessage, which sees every message.
+    void traceMessage(const Message& message, trace::Direction direction, trace::Secrecy secrecy);
     void handle(const Message& message);
     void handleInit(const Message& message);
     void handleReaderAdd(const Message& message);

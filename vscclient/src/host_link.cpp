@@ -204,12 +204,14 @@ bool HostLink::send(MessageType type, std::uint32_t readerId, ByteView payload)
         return false;
     const Bytes message = encodeMessage(type, readerId, payload);
     // Observed whether traced or not: tracing may start between a command and its answer.
-    const Message decoded{type, readerId, Bytes(payload.begin(), payload.end())};
-    const auto secrecy = trace::observeMessage(secrets_, decoded, trace::Direction::ClientToHost);
+    const auto secrecy =
+        trace::observeMessage(secrets_, type, readerId, payload, trace::Direction::ClientToHost);
     if (lcWire().isDebugEnabled())
         qCDebug(lcWire).noquote() << "->" << peer()
                                   << QString::fromStdString(trace::describeMessage(
-                                         decoded, trace::Direction::ClientToHost, secrecy));
+                                         Message{type, readerId,
+                                                 Bytes(payload.begin(), payload.end())},
+                                         trace::Direction::ClientToHost, secrecy));
     const qint64 written = writeNow(*socket_, message);
     return written == static_cast<qint64>(message.size());
 }

@@ -16,7 +16,8 @@
 
 namespace vscard {
 struct Message;
-}
+enum class MessageType : std::uint32_t;
+} // namespace vscard
 
 namespace vscard::trace {
 
@@ -68,6 +69,10 @@ std::string describeResponseApdu(ByteView bytes, Secrecy secrecy = Secrecy::Publ
 //     if (lcWire().isDebugEnabled())
 //         qCDebug(lcWire) << trace::describeMessage(message, direction, secrecy);
 Secrecy observeMessage(SecretResponses& secrets, const Message& message, Direction direction);
+// The same for a message about to be encoded, from its parts: no Message (and no copy of the
+// payload) is needed on the path of every APDU.
+Secrecy observeMessage(SecretResponses& secrets, MessageType type, std::uint32_t readerId,
+                       ByteView payload, Direction direction);
 // "APDU reader 0, 13 bytes: SELECT 00 A4 04 00 ..."; a Secret response shows its status word.
 std::string describeMessage(const Message& message, Direction direction,
                             Secrecy secrecy = Secrecy::Public,
