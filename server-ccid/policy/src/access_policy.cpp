@@ -78,18 +78,27 @@ Result<std::vector<std::string>, std::string> splitWords(std::string_view line)
     return words;
 }
 
+// TEXT cut at each SEPARATOR, empty parts kept ("a,,b" has three): the parsers refuse them.
+std::vector<std::string_view> splitAt(std::string_view text, char separator)
+{
+    std::vector<std::string_view> parts;
+    for (std::size_t start = 0;;) {
+        const auto end = text.find(separator, start);
+        parts.push_back(text.substr(start, end == std::string_view::npos ? end : end - start));
+        if (end == std::string_view::npos)
+            return parts;
+        start = end + 1;
+    }
+}
+
 // "O=Example, CN=alice" or OpenSSL's older "/O=Example/CN=alice".
 Result<std::vector<std::pair<std::string, std::string>>, std::string>
 parseSubject(std::string_view text)
 {
-    const char separator = !text.empty() && text.front() == '/' ? '/' : ',';
+    const bool slashes = !text.empty() && text.front() == '/';
     std::vector<std::pair<std::string, std::string>> attributes;
-    std::size_t start = separator == '/' ? 1 : 0;
-    while (start <= text.size()) {
-        auto end = text.find(separator, start);
-        if (end == std::string_view::npos)
-            end = text.size();
-        const std::string_view part = text.substr(start, end - start);
+    for (const std::string_view part :
+         splitAt(slashes ? text.substr(1) : text, slashes ? '/' : ',')) {
         const auto equals = part.find('=');
         if (equals == std::string_view::npos)
             return fail("\"" + std::string(part) + "\" is not ATTRIBUTE=VALUE");
@@ -98,7 +107,6 @@ parseSubject(std::string_view text)
         if (attribute.empty() || value.empty())
             return fail("\"" + std::string(part) + "\" is not ATTRIBUTE=VALUE");
         attributes.emplace_back(std::move(attribute), std::move(value));
-        start = end + 1;
     }
     return attributes;
 }
@@ -174,12 +182,7 @@ Result<AccessPolicy::Condition, std::string> parseCondition(const std::string& k
 Result<std::vector<std::pair<int, int>>, std::string> parseSlots(const std::string& value)
 {
     std::vector<std::pair<int, int>> ranges;
-    std::size_t start = 0;
-    while (start <= value.size()) {
-        auto end = value.find(',', start);
-        if (end == std::string::npos)
-            end = value.size();
-        const std::string_view part = std::string_view(value).substr(start, end - start);
+    for (const std::string_view part : splitAt(value, ',')) {
         const auto dash = part.find('-');
         const auto first = parseNumber<int>(part.substr(0, dash));
         const auto last =
@@ -188,7 +191,6 @@ Result<std::vector<std::pair<int, int>>, std::string> parseSlots(const std::stri
             return fail("slots: \"" + std::string(part) + "\" is not N or N-M (0 to " +
                         std::to_string(kMaxSlot) + ")");
         ranges.emplace_back(*first, *last);
-        start = end + 1;
     }
     return ranges;
 }
@@ -196,16 +198,11 @@ Result<std::vector<std::pair<int, int>>, std::string> parseSlots(const std::stri
 Result<std::vector<std::string>, std::string> parseNames(const std::string& value)
 {
     std::vector<std::string> names;
-    std::size_t start = 0;
-    while (start <= value.size()) {
-        auto end = value.find(',', start);
-        if (end == std::string::npos)
-            end = value.size();
-        std::string name = trimmed(std::string_view(value).substr(start, end - start));
+    for (const std::string_view part : splitAt(value, ',')) {
+        std::string name = trimmed(part);
         if (name.empty())
             return fail(std::string("names: an empty pattern"));
         names.push_back(std::move(name));
-        start = end + 1;
     }
     return names;
 }
@@ -389,14 +386,9 @@ Result<AccessPolicy, ParseError> AccessPolicy::parse(std::string_view text)
 {
     AccessPolicy policy;
     int lineNumber = 0;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string_view::npos)
-            end = text.size();
+    for (const std::string_view line : splitAt(text, '\n')) {
         ++lineNumber;
-        const auto words = splitWords(text.substr(start, end - start));
-        start = end + 1;
+        const auto words = splitWords(line);
         if (!words)
             return fail(ParseError{lineNumber, words.error()});
         if (words->empty())
