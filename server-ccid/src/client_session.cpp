@@ -315,11 +315,9 @@ void ClientSession::handleInit(const Message& message)
     send(MessageType::Init, kUndefinedReaderId, Bytes(reply.begin() + kHeaderSize, reply.end()));
 }
 
-QString ClientSession::limitSource(const char* option) const
+QString ClientSession::ruleName() const
 {
-    return authorization_.rule.isEmpty()
-               ? QString::fromLatin1(option)
-               : QStringLiteral("the policy rule at ") + authorization_.rule;
+    return QStringLiteral("the policy rule at ") + authorization_.rule;
 }
 
 std::optional<std::pair<QString, ErrorCode>> ClientSession::readerRefusal(const QString& name) const
@@ -336,10 +334,10 @@ std::optional<std::pair<QString, ErrorCode>> ClientSession::readerRefusal(const 
                                                 : static_cast<int>(readers_.size());
     if (grant.maxReaders && held >= static_cast<int>(*grant.maxReaders))
         return std::pair(QStringLiteral("it has %1 readers, the most %2 allows")
-                             .arg(QString::number(held), limitSource("")),
+                             .arg(QString::number(held), ruleName()),
                          ErrorCode::CannotAddMoreReaders);
     if (!grant.allowsName(name.toStdString()))
-        return std::pair(QStringLiteral("%1 allows no reader of that name").arg(limitSource("")),
+        return std::pair(QStringLiteral("%1 allows no reader of that name").arg(ruleName()),
                          ErrorCode::GeneralError);
     return std::nullopt;
 }
@@ -368,7 +366,7 @@ void ClientSession::handleReaderAdd(const Message& message)
     if (!index) {
         refuse(grant.slots.empty()
                    ? QStringLiteral("all %1 readers are taken").arg(registry_.capacity())
-                   : QStringLiteral("no slot %1 allows is free").arg(limitSource("")),
+                   : QStringLiteral("no slot %1 allows is free").arg(ruleName()),
                ErrorCode::CannotAddMoreReaders);
         return;
     }

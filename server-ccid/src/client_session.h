@@ -72,7 +72,8 @@ private:
     std::uint32_t lowestFreeReaderId() const;
     // Why this client may not add a reader named NAME now and the answer it gets, or nullopt.
     std::optional<std::pair<QString, ErrorCode>> readerRefusal(const QString& name) const;
-    QString limitSource(const char* option) const;
+    // "the policy rule at FILE:LINE" that admitted this client, for refusals it decides.
+    QString ruleName() const;
 
     QPointer<QIODevice> socket_;
     QString peer_;

@@ -9,6 +9,8 @@
 #include <QFileInfo>
 #include <QRegularExpression>
 
+#include <functional>
+
 namespace vscard::server {
 
 namespace {
@@ -258,10 +260,6 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (!ok || options.socketMode < 0 || options.socketMode > 0777)
         return failWith(QStringLiteral("--socket-mode %1: expected an octal mode such as 0660")
                             .arg(parser.value("socket-mode")));
-    options.maxReaders = parser.value("max-readers").toInt(&ok);
-    if (!ok || options.maxReaders < 1 || options.maxReaders > 256)
-        return failWith(QStringLiteral("--max-readers %1: expected a number from 1 to 256")
-                            .arg(parser.value("max-readers")));
     if (parser.isSet("pcsc-socket")) // relative: to the current directory, not Qt's /tmp
         options.pcscSocket = QFileInfo(parser.value("pcsc-socket")).absoluteFilePath();
     options.pcscName = parser.value("pcsc-name");
@@ -306,10 +304,6 @@ CommandLine parseCommandLine(const QStringList& arguments)
     }
     if (parser.isSet("state-dir"))
         options.stateDirectory = parser.value("state-dir");
-    options.pinTries = parser.value("pin-tries").toUInt(&ok);
-    if (!ok || options.pinTries < 1 || options.pinTries > 15)
-        return failWith(QStringLiteral("--pin-tries %1: expected a number from 1 to 15")
-                            .arg(parser.value("pin-tries")));
     options.trace = parser.value("trace");
     if (parser.isSet("pcap"))
         options.pcap = parser.value("pcap");
@@ -333,33 +327,35 @@ CommandLine parseCommandLine(const QStringList& arguments)
         return failWith(QStringLiteral("--audit %1: expected auto, journal, syslog, stderr or "
                                        "file:PATH")
                             .arg(options.audit));
-    struct Limit {
+    // The numeric options: each within its range, stored where it belongs.
+    const struct {
         const char* name;
         qint64 low, high;
-        qint64 value = 0;
+        std::function<void(qint64)> store;
+    } numbers[] = {
+        {"max-readers", 1, 256, [&](qint64 n) { options.maxReaders = int(n); }},
+        {"pin-tries", 1, 15, [&](qint64 n) { options.pinTries = unsigned(n); }},
+        {"max-clients", 1, 4096, [&](qint64 n) { options.maxClients = int(n); }},
+        {"client-connections", 1, 4096, [&](qint64 n) { options.clientConnections = int(n); }},
+        {"client-readers", 0, 256, [&](qint64 n) { options.clientLimits.readers = int(n); }},
+        {"client-message-size", 300, qint64(kDefaultMaxPayload),
+         [&](qint64 n) { options.clientLimits.messageSize = std::size_t(n); }},
+        {"client-backlog", 65536, qint64(1) << 32,
+         [&](qint64 n) { options.clientLimits.backlog = n; }},
+        {"client-rate", 0, 1000000,
+         [&](qint64 n) { options.clientLimits.messagesPerSecond = int(n); }},
+        // Milliseconds of it must fit an int: 24 days at most.
+        {"client-idle", 0, 2000000, [&](qint64 n) { options.clientLimits.idleSeconds = int(n); }},
     };
-    Limit limits[] = {{"max-clients", 1, 4096},
-                      {"client-connections", 1, 4096},
-                      {"client-readers", 0, 256},
-                      {"client-message-size", 300, qint64(kDefaultMaxPayload)},
-                      {"client-backlog", 65536, qint64(1) << 32},
-                      {"client-rate", 0, 1000000},
-                      {"client-idle", 0, 2000000}}; // ms in an int: 24 days at most
-    for (Limit& limit : limits) {
-        limit.value = parser.value(limit.name).toLongLong(&ok);
-        if (!ok || limit.value < limit.low || limit.value > limit.high)
+    for (const auto& number : numbers) {
+        const qint64 value = parser.value(number.name).toLongLong(&ok);
+        if (!ok || value < number.low || value > number.high)
             return failWith(QStringLiteral("--%1 %2: expected a number from %3 to %4")
-                                .arg(QLatin1String(limit.name), parser.value(limit.name))
-                                .arg(limit.low)
-                                .arg(limit.high));
+                                .arg(QLatin1String(number.name), parser.value(number.name))
+                                .arg(number.low)
+                                .arg(number.high));
+        number.store(value);
     }
-    options.maxClients = static_cast<int>(limits[0].value);
-    options.clientConnections = static_cast<int>(limits[1].value);
-    options.clientLimits.readers = static_cast<int>(limits[2].value);
-    options.clientLimits.messageSize = static_cast<std::size_t>(limits[3].value);
-    options.clientLimits.backlog = limits[4].value;
-    options.clientLimits.messagesPerSecond = static_cast<int>(limits[5].value);
-    options.clientLimits.idleSeconds = static_cast<int>(limits[6].value);
     options.traceSecrets = parser.isSet("trace-secrets");
     options.printReaderConf = parser.isSet("print-reader-conf");
     if (options.printReaderConf && !options.pcscSocket)
