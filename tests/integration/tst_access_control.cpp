@@ -4,6 +4,7 @@
 // nothing they sent reaching the readers the pcscd driver sees), reader counts, names and
 // slots, the audit trail in a file, connections that never send a message, and a client
 // flooding messages while a healthy one keeps being answered.
+#include "test_pki.h"
 #include "vscard/vscard_wire.h"
 
 #include <QElapsedTimer>
@@ -124,16 +125,9 @@ private:
 
 void TestAccessControl::initTestCase()
 {
-    QProcess make;
-    make.setProcessChannelMode(QProcess::MergedChannels);
-    make.start("sh", {VSCARD_MAKE_TEST_PKI, pki_.path()});
-    QVERIFY(make.waitForFinished(60000));
-    QVERIFY2(make.exitCode() == 0, make.readAll().constData());
-    QProcess print;
-    print.start("openssl",
-                {"x509", "-in", pki("client-carol.pem"), "-noout", "-fingerprint", "-sha256"});
-    QVERIFY(print.waitForFinished(10000));
-    const QString carol = QString::fromLatin1(print.readAll()).section('=', 1).trimmed();
+    const QString problem = vscard::test::makeTestPki(pki_.path());
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    const QString carol = vscard::test::sha256Fingerprint(pki("client-carol.pem"));
     QCOMPARE(carol.size(), 95);
 
     QFile policy(work("policy"));
@@ -193,16 +187,7 @@ void TestAccessControl::cleanupTestCase()
 std::unique_ptr<QSslSocket> TestAccessControl::tlsClient(const char* name)
 {
     auto socket = std::make_unique<QSslSocket>();
-    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-    QFile ca(pki("ca.pem")), certificate(pki_.filePath(QString(name) + ".pem")),
-        key(pki_.filePath(QString(name) + ".key"));
-    if (!ca.open(QIODevice::ReadOnly) || !certificate.open(QIODevice::ReadOnly) ||
-        !key.open(QIODevice::ReadOnly))
-        return socket;
-    configuration.setCaCertificates(QSslCertificate::fromData(ca.readAll()));
-    configuration.setLocalCertificate(QSslCertificate(certificate.readAll()));
-    configuration.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec));
-    socket->setSslConfiguration(configuration);
+    socket->setSslConfiguration(vscard::test::clientTlsConfiguration(pki_.path(), name));
     socket->setPeerVerifyName("localhost");
     socket->connectToHostEncrypted("127.0.0.1", tlsPort_);
     socket->waitForEncrypted(10000);

@@ -6,6 +6,7 @@
 // handshake); nothing a refused client sent reaches the server's registry, and a connected
 // client is not disturbed.
 #include "hex_bytes.h"
+#include "test_pki.h"
 #include "vscard/vscard_wire.h"
 
 #include <QFile>
@@ -93,17 +94,11 @@ quint16 TestTls::startServer(QProcess& server, const QString& certificate, const
 
 void TestTls::initTestCase()
 {
-    QProcess make;
-    make.setProcessChannelMode(QProcess::MergedChannels);
-    make.start("sh", {VSCARD_MAKE_TEST_PKI, pki_.path()});
-    QVERIFY(make.waitForFinished(60000));
-    QVERIFY2(make.exitCode() == 0, make.readAll().constData());
+    const QString problem = vscard::test::makeTestPki(pki_.path());
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
     port_ = startServer(server_, pki("server.pem"), pki("server.key"));
     QVERIFY(port_ != 0);
-    QProcess print;
-    print.start("openssl", {"x509", "-in", pki("server.pem"), "-noout", "-fingerprint", "-sha256"});
-    QVERIFY(print.waitForFinished(10000));
-    fingerprint_ = QString::fromLatin1(print.readAll()).section('=', 1).trimmed();
+    fingerprint_ = vscard::test::sha256Fingerprint(pki("server.pem"));
     QCOMPARE(fingerprint_.size(), 95);
 }
 
@@ -269,15 +264,7 @@ void TestTls::tls12Client_refusedAsDowngrade()
 QSslSocket* TestTls::goodRawClient()
 {
     auto* socket = new QSslSocket(this);
-    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-    QFile ca(pki("ca.pem")), certificate(pki("client.pem")), key(pki("client.key"));
-    if (!ca.open(QIODevice::ReadOnly) || !certificate.open(QIODevice::ReadOnly) ||
-        !key.open(QIODevice::ReadOnly))
-        return socket;
-    configuration.setCaCertificates(QSslCertificate::fromData(ca.readAll()));
-    configuration.setLocalCertificate(QSslCertificate(certificate.readAll()));
-    configuration.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec));
-    socket->setSslConfiguration(configuration);
+    socket->setSslConfiguration(vscard::test::clientTlsConfiguration(pki_.path(), "client"));
     socket->connectToHostEncrypted("localhost", port_);
     socket->waitForEncrypted(10000);
     return socket;
