@@ -3,11 +3,10 @@
 # more); what needs it is left out with one line saying so, and a test that fails in its place,
 # so that a test run on such a machine is red, never quietly smaller.
 
-# vscard_left_out(ID WHAT PACKAGES GROUP)
-# Says that WHAT is left out for want of PACKAGES (installed by `install-deps GROUP`) and
-# registers the failing test ID_missing (label system, which ./tests/run runs).
-function(vscard_left_out id what packages group)
-  set(hint "${packages} is missing: ./packaging/install-deps ${group}")
+# vscard_left_out(ID WHAT WHY)
+# Says that WHAT is left out, and WHY, and registers the failing test ID_missing (label system,
+# which ./tests/run runs).
+function(vscard_left_out id what hint)
   message(NOTICE "vscard: left out ${what} (${hint})")
   add_test(NAME ${id}_missing COMMAND sh -c "echo 'left out ${what}: ${hint}'; exit 1")
   set_tests_properties(${id}_missing PROPERTIES LABELS system)
@@ -25,10 +24,11 @@ endif()
 if(NOT LIBCACARD_FOUND)
   vscard_left_out(libcacard_reference
     "the tests and benchmarks that compare with Debian's libcacard"
-    libcacard-dev test)
+    "libcacard-dev is missing: ./packaging/install-deps test")
 endif()
 if(NOT VSCARD_HAVE_QEMU)
-  vscard_left_out(qemu "the QEMU guest tests and benchmark" qemu-system-x86 test)
+  vscard_left_out(qemu "the QEMU guest tests and benchmark"
+    "qemu-system-x86 is missing: ./packaging/install-deps test")
 endif()
 
 # The fuzz targets are another preset's (`cmake --preset fuzz`: clang-16 with libFuzzer), never

@@ -149,10 +149,17 @@ Bytes CacCard::verify(const CommandApdu& command)
     const auto triesLeft = [this] {
         return Bytes{0x63, static_cast<std::uint8_t>(0xC0 | pin_->remaining())};
     };
-    if (command.nc() == 0) { // the PIN status
-        if (keys_->loggedIn())
+    if (command.nc() == 0) { // the PIN status (ISO 7816-4: 63Cx only while one is needed)
+        if (keys_->loggedIn() || !keys_->needsLogin())
             return status(0x9000);
-        return pin_->blocked() ? status(0x6983) : triesLeft();
+        if (pin_->blocked())
+            return status(0x6983);
+        // A hardware token's own counter is unknown: "referenced data not found", as
+        // libcacard says, until Windows' minidriver has read the Microsoft applet's object
+        // and expects a count (libcacard then makes up 3; we give ours).
+        if (!keys_->pinTriesAreOurs() && !windowsCompatibility_)
+            return status(0x6A88);
+        return triesLeft();
     }
     if (pin_->blocked())
         return status(0x6983);

@@ -271,6 +271,17 @@ PinCheck NssCardKeys::login(std::string_view pin)
     return PinCheck::Accepted;
 }
 
+bool NssCardKeys::needsLogin() const
+{
+    return PK11_NeedLogin(asSlot(slot_)) != PR_FALSE;
+}
+
+bool NssCardKeys::pinTriesAreOurs() const
+{
+    // The database's own key slot holds an emulated card's keys; any other slot is a token.
+    return PK11_IsInternal(asSlot(slot_)) != PR_FALSE;
+}
+
 void NssCardKeys::logout()
 {
     if (!loggedIn_)

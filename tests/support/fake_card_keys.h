@@ -42,6 +42,8 @@ public:
     }
     void logout() override { loggedIn_ = false; }
     bool loggedIn() const override { return loggedIn_; }
+    bool needsLogin() const override { return needsPin; }
+    bool pinTriesAreOurs() const override { return countsOwnTries; }
     Result<Bytes, std::string> rsaPrivate(std::size_t, ByteView input) override
     {
         return Bytes(input.rbegin(), input.rend());
@@ -53,6 +55,8 @@ public:
     }
 
     std::map<std::string, Bytes> dataObjects; // the token's CKO_DATA objects by label
+    bool needsPin = true;                     // false: a database without a password
+    bool countsOwnTries = true; // false: a hardware token, whose counter PKCS#11 hides
 
 private:
     std::vector<Bytes> certificates_;

@@ -63,6 +63,7 @@ private Q_SLOTS:
     void sign_errors_data();
     void sign_errors();
     void verify_countsDownBlocksAndResets();
+    void verify_status_asTheCardsStateSays();
     void getAcr_tables_libcacardsBytes();
     void getAcr_errors_data();
     void getAcr_errors();
@@ -331,7 +332,7 @@ void TestCacCard::sign_errors()
 
 void TestCacCard::verify_countsDownBlocksAndResets()
 {
-    QCOMPARE(send("00200000"), QString("63 C3")); // libcacard: 6A 88
+    QCOMPARE(send("00200000"), QString("63 C3"));
     QCOMPARE(send("0020000008 3131313131313131"), QString("63 C2"));
     QCOMPARE(send("00200000"), QString("63 C2"));
     QCOMPARE(send("0020000004 31323334"), QString("63 C1"));
@@ -347,6 +348,32 @@ void TestCacCard::verify_countsDownBlocksAndResets()
     QCOMPARE(send("0020000008 31323334 35363738"), QString("69 83"));
     QCOMPARE(send("00200000"), QString("69 83"));
     QCOMPARE(send("0020008008 31323334 35363738"), QString("6A 00"));
+}
+
+void TestCacCard::verify_status_asTheCardsStateSays()
+{
+    // ISO 7816-4: 63Cx only while a verification is needed; libcacard's own tests agree.
+    auto withKeys = [](bool needsPin, bool countsOwnTries) {
+        auto keys = std::make_unique<FakeKeys>();
+        keys->needsPin = needsPin;
+        keys->countsOwnTries = countsOwnTries;
+        return std::make_unique<CacCard>(
+            std::move(keys), std::move(PinRetryState::open(std::nullopt, "t", 3).value()));
+    };
+    // A database without a password: verified from the start.
+    card_ = withKeys(false, true);
+    QCOMPARE(send("00200000"), QString("90 00"));
+    // A hardware token: its own counter is unknown, until Windows' minidriver has read the
+    // Microsoft applet's object and expects a count: then ours.
+    card_ = withKeys(true, false);
+    QCOMPARE(send("00200000"), QString("6A 88"));
+    QCOMPARE(send("0020000008 3131313131313131"), QString("63 C2"));
+    QCOMPARE(send("00200000"), QString("6A 88"));
+    send("00A404000BA0000003974349445F010000");
+    send("80CA7F6800");
+    QCOMPARE(send("00200000"), QString("63 C2"));
+    QCOMPARE(send("0020000008 31323334 35363738"), QString("90 00"));
+    QCOMPARE(send("00200000"), QString("90 00"));
 }
 
 void TestCacCard::getAcr_tables_libcacardsBytes()

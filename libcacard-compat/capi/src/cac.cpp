@@ -35,6 +35,8 @@ public:
     cacard::PinCheck login(std::string_view pin) override { return owner_->login(pin); }
     void logout() override { owner_->logout(); }
     bool loggedIn() const override { return owner_->loggedIn(); }
+    bool needsLogin() const override { return owner_->needsLogin(); }
+    bool pinTriesAreOurs() const override { return owner_->pinTriesAreOurs(); }
     Result<Bytes, std::string> rsaPrivate(std::size_t index, ByteView input) override
     {
         if (index >= keys_.size())

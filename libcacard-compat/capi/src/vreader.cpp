@@ -1,6 +1,7 @@
 // Virtual readers: reference counted, each with at most one card, kept in one process-wide
 // list that consumers copy (vreader_get_reader_list) and search by id or name.
 #include "capi_internal.h"
+#include "qemu_host.h"
 
 #include "vscard/qemu_quirks.h"
 
@@ -45,18 +46,6 @@ ReaderList& readerList()
 {
     static ReaderList* instance = new ReaderList;
     return *instance;
-}
-
-// QEMU's usb-ccid is at the end of every consumer's path (ccid-card-emulated directly,
-// spice-gtk through ccid-card-passthru): responses it would mishandle are split, unless
-// VSCARD_LIBCACARD_QEMU_WORKAROUND=0 asks for libcacard's bytes exactly.
-bool qemuWorkaround()
-{
-    static const bool enabled = [] {
-        const char* value = std::getenv("VSCARD_LIBCACARD_QEMU_WORKAROUND");
-        return !value || std::strcmp(value, "0") != 0;
-    }();
-    return enabled;
 }
 
 std::optional<vscard::Bytes> takeHeldTail(VReader* reader)
@@ -200,7 +189,7 @@ VReaderStatus vreader_xfr_bytes(VReader* reader, unsigned char* sendBuffer, int 
     } else {
         vscard::ByteView answer(response->b_data, static_cast<std::size_t>(response->b_total_len));
         vscard::Bytes first;
-        if (qemuWorkaround()) {
+        if (vscard::capi::answersReachQemuUsbCcid()) {
             auto [now, tail] = vscard::qemuSafeResponse(answer);
             if (!tail.empty()) {
                 std::lock_guard lock(reader->lock);

@@ -38,6 +38,12 @@ public:
     virtual PinCheck login(std::string_view pin) = 0;
     virtual void logout() = 0;
     virtual bool loggedIn() const = 0;
+    // Whether the keys need a PIN at all: an NSS database without a password does not, and
+    // its card counts as verified (libcacard: the soft token "unlocked automatically").
+    virtual bool needsLogin() const { return true; }
+    // Whether the PIN's retry counter is the card's own, kept by us (an emulated card), or
+    // the token's, which PKCS#11 does not tell (a hardware token mirrored through a module).
+    virtual bool pinTriesAreOurs() const { return true; }
     // RSA without padding: input is one modulus-sized block (a padded hash to sign, or a
     // ciphertext to decrypt); the result is the block raised to the private exponent.
     virtual Result<Bytes, std::string> rsaPrivate(std::size_t index, ByteView input) = 0;

@@ -81,6 +81,8 @@ public:
     PinCheck login(std::string_view pin) override;
     void logout() override;
     bool loggedIn() const override { return loggedIn_; }
+    bool needsLogin() const override;
+    bool pinTriesAreOurs() const override;
     Result<Bytes, std::string> rsaPrivate(std::size_t index, ByteView input) override;
     std::optional<Bytes> dataObject(std::string_view label) override;
 
