@@ -1,6 +1,7 @@
 #include "driver_link.h"
 
 #include "driver_log.h"
+#include "vscard/fault_injection.h"
 
 #include <cerrno>
 #include <cstring>
@@ -33,7 +34,7 @@ DriverLink::DriverLink(std::string socketPath, unsigned slotCount)
 {
     if (::pipe2(wakePipe_, O_CLOEXEC | O_NONBLOCK) != 0)
         log("cannot create a pipe: %s", std::strerror(errno));
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] { runGuarded(); });
 }
 
 DriverLink::~DriverLink()
@@ -58,6 +59,27 @@ void DriverLink::sleepUnlessStopping(std::chrono::milliseconds duration)
     changed_.wait_for(lock, duration, [this] { return stopping_; });
 }
 
+void DriverLink::runGuarded() noexcept
+{
+    // This thread runs in pcscd: an exception escaping it would terminate pcscd with every
+    // reader. One that gets here is logged, and the link starts over after a pause.
+    for (;;) {
+        try {
+            run();
+            return;
+        } catch (const std::exception& error) {
+            log("link thread for %s: %s; connecting again", socketPath_.c_str(), error.what());
+        } catch (...) {
+            log("link thread for %s failed; connecting again", socketPath_.c_str());
+        }
+        try {
+            markDisconnected();
+            sleepUnlessStopping(kReconnectInterval);
+        } catch (...) {
+        }
+    }
+}
+
 void DriverLink::run()
 {
     bool reportedDown = false;
@@ -77,7 +99,12 @@ void DriverLink::run()
             continue;
         }
         reportedDown = false;
-        serve(fd);
+        try {
+            serve(fd);
+        } catch (const std::exception& error) {
+            log("link to server-ccid on %s: %s; connecting again", socketPath_.c_str(),
+                error.what());
+        }
         markDisconnected();
         ::close(fd);
     }
@@ -149,7 +176,7 @@ void DriverLink::serve(int fd)
             }
         }
         if (ready > 0 && fds[0].revents != 0)
-            broken = !readOnce(fd);
+            broken = !readOnceGuarded(fd);
         std::lock_guard lock(mutex_);
         readerActive_ = false;
         threadReading_ = false;
@@ -158,8 +185,23 @@ void DriverLink::serve(int fd)
     }
 }
 
+bool DriverLink::readOnceGuarded(int fd) noexcept
+{
+    // The thread holds the reading turn here: a failure must hand it back like a broken link.
+    try {
+        return readOnce(fd);
+    } catch (const std::exception& error) {
+        log("reading from server-ccid on %s: %s; the link is dropped", socketPath_.c_str(),
+            error.what());
+    } catch (...) {
+        log("reading from server-ccid on %s failed; the link is dropped", socketPath_.c_str());
+    }
+    return false;
+}
+
 bool DriverLink::readOnce(int fd)
 {
+    vscard::faultPoint("driver-read");
     std::uint8_t buffer[16384];
     ssize_t received;
     do {
@@ -327,7 +369,7 @@ Result<ccid::Message, std::string> DriverLink::exchange(ccid::Message command)
             lock.unlock();
             pollfd pfd{fd, POLLIN, 0};
             const int ready = ::poll(&pfd, 1, kCallerPollMs);
-            const bool broken = ready > 0 && !readOnce(fd);
+            const bool broken = ready > 0 && !readOnceGuarded(fd);
             lock.lock();
             readerActive_ = false;
             if (broken) {

@@ -58,11 +58,13 @@ private:
         std::chrono::steady_clock::time_point lastHeard;
     };
 
+    void runGuarded() noexcept; // the thread: run() with nothing escaping
     void run();
     int connectToServer();
     void serve(int fd);
     // One recv on the link and every whole frame in it handled; false when the link broke.
     // Only the holder of the reading turn calls it, without mutex_.
+    bool readOnceGuarded(int fd) noexcept; // readOnce, a failure counted as a broken link
     bool readOnce(int fd);
     void onFrame(const link::Frame& frame);
     void onSlotChange(const Bytes& notification);

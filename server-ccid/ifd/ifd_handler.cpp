@@ -4,6 +4,7 @@
 #include "driver_link.h"
 #include "driver_log.h"
 #include "vscard/atr.h"
+#include "vscard/fault_injection.h"
 
 // pcsc-lite's driver headers declare the IFDH functions without C linkage guards.
 extern "C" {
@@ -55,18 +56,40 @@ std::shared_ptr<Reader> findReader(DWORD lun)
     return found->second;
 }
 
+// Every function pcscd calls, the polling functions it is handed included, runs in here: an
+// exception is logged and becomes an error code, never a terminated pcscd.
+template <typename Function>
+RESPONSECODE guarded(const char* what, Function&& function) noexcept
+{
+    try {
+        return function();
+    } catch (const std::exception& error) {
+        log("%s: %s", what, error.what());
+    } catch (...) {
+        log("%s: unknown failure", what);
+    }
+    return IFD_COMMUNICATION_ERROR;
+}
+
+// pcscd's polling thread calls these through the pointers IFDHGetCapabilities hands it.
 RESPONSECODE pollForEvent(DWORD lun, int timeoutMs)
 {
-    if (auto reader = findReader(lun))
-        reader->link->waitForEvent(slotOf(lun), timeoutMs);
-    return IFD_SUCCESS;
+    return guarded("polling function", [&]() -> RESPONSECODE {
+        vscard::faultPoint("driver-poll");
+        if (auto reader = findReader(lun))
+            reader->link->waitForEvent(slotOf(lun), timeoutMs);
+        return IFD_SUCCESS;
+    });
 }
 
 RESPONSECODE stopPolling(DWORD lun)
 {
-    if (auto reader = findReader(lun))
-        reader->link->stopWaiting(slotOf(lun));
-    return IFD_SUCCESS;
+    return guarded("stop-polling function", [&]() -> RESPONSECODE {
+        vscard::faultPoint("driver-stop-polling");
+        if (auto reader = findReader(lun))
+            reader->link->stopWaiting(slotOf(lun));
+        return IFD_SUCCESS;
+    });
 }
 
 ccid::Message command(ccid::MessageType type, DWORD lun, Bytes data = {},
@@ -106,19 +129,6 @@ RESPONSECODE copyOut(const void* data, std::size_t size, PDWORD length, PUCHAR v
 RESPONSECODE copyByte(std::uint8_t byte, PDWORD length, PUCHAR value)
 {
     return copyOut(&byte, 1, length, value);
-}
-
-template <typename Function>
-RESPONSECODE guarded(const char* what, Function&& function) noexcept
-{
-    try {
-        return function();
-    } catch (const std::exception& error) {
-        log("%s: %s", what, error.what());
-    } catch (...) {
-        log("%s: unknown failure", what);
-    }
-    return IFD_COMMUNICATION_ERROR;
 }
 
 // PC/SC part 10: the ioctl behind FEATURE_GET_TLV_PROPERTIES, and its answer, which tells
@@ -289,6 +299,7 @@ VSCARD_EXPORT RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER, PUCHAR 
                                              PSCARD_IO_HEADER)
 {
     return guarded("IFDHTransmitToICC", [&]() -> RESPONSECODE {
+        vscard::faultPoint("driver-transmit");
         auto reader = findReader(Lun);
         if (!reader) {
             *RxLength = 0;

@@ -3,6 +3,7 @@
 #include "capi_internal.h"
 #include "qemu_host.h"
 
+#include "vscard/fault_injection.h"
 #include "vscard/qemu_quirks.h"
 
 #include <algorithm>
@@ -155,14 +156,30 @@ VReaderStatus vreader_power_off(VReader* reader)
     return resetCard(reader, VCARD_POWER_OFF, nullptr, nullptr);
 }
 
-VReaderStatus vreader_xfr_bytes(VReader* reader, unsigned char* sendBuffer, int sendLength,
-                                unsigned char* receiveBuffer, int* receiveLength)
+namespace {
+
+struct CardReference {
+    VCard* card;
+    ~CardReference() { vcard_free(card); }
+};
+struct ExchangeParts {
+    VCardAPDU* apdu = nullptr;
+    VCardResponse* response = nullptr;
+    ~ExchangeParts()
+    {
+        vcard_response_delete(response);
+        vcard_apdu_delete(apdu);
+    }
+};
+
+VReaderStatus transfer(VReader* reader, unsigned char* sendBuffer, int sendLength,
+                       unsigned char* receiveBuffer, int* receiveLength)
 {
-    if (!reader || !receiveLength)
-        return VREADER_NO_CARD;
     VCard* card = cardOf(reader);
     if (!card)
         return VREADER_NO_CARD;
+    const CardReference held{card};
+    vscard::faultPoint("vreader_xfr_bytes");
     if (auto tail = takeHeldTail(reader)) {
         if (sendBuffer && sendLength >= 4 &&
             vscard::fetchesHeldTail(
@@ -170,43 +187,52 @@ VReaderStatus vreader_xfr_bytes(VReader* reader, unsigned char* sendBuffer, int 
             const int size = std::min(*receiveLength, static_cast<int>(tail->size()));
             std::memcpy(receiveBuffer, tail->data(), static_cast<std::size_t>(std::max(size, 0)));
             *receiveLength = size;
-            vcard_free(card);
             return VREADER_OK;
         }
     }
-    VCardResponse* response = nullptr;
+    ExchangeParts parts;
     VCardStatus status = VCARD_DONE;
     unsigned short parseStatus = 0;
-    VCardAPDU* apdu = vcard_apdu_new(sendBuffer, sendLength, &parseStatus);
-    if (!apdu)
-        response = vcard_make_response(parseStatus);
+    parts.apdu = vcard_apdu_new(sendBuffer, sendLength, &parseStatus);
+    if (!parts.apdu)
+        parts.response = vcard_make_response(parseStatus);
     else
-        status = vcard_process_apdu(card, apdu, &response);
-    VReaderStatus result = VREADER_OK;
-    if (status == VCARD_FAIL || !response) {
+        status = vcard_process_apdu(card, parts.apdu, &parts.response);
+    if (status == VCARD_FAIL || !parts.response) {
         *receiveLength = 0;
-        result = VREADER_NO_CARD;
-    } else {
-        vscard::ByteView answer(response->b_data, static_cast<std::size_t>(response->b_total_len));
-        vscard::Bytes first;
-        if (vscard::capi::answersReachQemuUsbCcid()) {
-            auto [now, tail] = vscard::qemuSafeResponse(answer);
-            if (!tail.empty()) {
-                std::lock_guard lock(reader->lock);
-                reader->heldTail = std::move(tail);
-                first = std::move(now);
-                answer = first;
-            }
-        }
-        const int size = std::min(*receiveLength, static_cast<int>(answer.size()));
-        if (size > 0)
-            std::memcpy(receiveBuffer, answer.data(), static_cast<std::size_t>(size));
-        *receiveLength = size;
+        return VREADER_NO_CARD;
     }
-    vcard_response_delete(response);
-    vcard_apdu_delete(apdu);
-    vcard_free(card);
-    return result;
+    vscard::ByteView answer(parts.response->b_data,
+                            static_cast<std::size_t>(parts.response->b_total_len));
+    vscard::Bytes first;
+    if (vscard::capi::answersReachQemuUsbCcid()) {
+        auto [now, tail] = vscard::qemuSafeResponse(answer);
+        if (!tail.empty()) {
+            std::lock_guard lock(reader->lock);
+            reader->heldTail = std::move(tail);
+            first = std::move(now);
+            answer = first;
+        }
+    }
+    const int size = std::min(*receiveLength, static_cast<int>(answer.size()));
+    if (size > 0)
+        std::memcpy(receiveBuffer, answer.data(), static_cast<std::size_t>(size));
+    *receiveLength = size;
+    return VREADER_OK;
+}
+
+} // namespace
+
+VReaderStatus vreader_xfr_bytes(VReader* reader, unsigned char* sendBuffer, int sendLength,
+                                unsigned char* receiveBuffer, int* receiveLength)
+{
+    if (!reader || !receiveLength)
+        return VREADER_NO_CARD;
+    // QEMU's per-APDU entry: whatever fails in here (an allocation, say) is an error code for
+    // this APDU, never an exception through QEMU with the guest in it.
+    return vscard::capi::guarded("vreader_xfr_bytes", VREADER_NO_CARD, [&] {
+        return transfer(reader, sendBuffer, sendLength, receiveBuffer, receiveLength);
+    });
 }
 
 VReaderList* vreader_get_reader_list(void)
