@@ -342,6 +342,14 @@ Result<ccid::Message, std::string> DriverLink::exchange(ccid::Message command)
     }
     const bool sent = writeAll(link::encodeFrame(link::FrameKind::Bulk, ccid::encode(command)));
     std::unique_lock lock(mutex_);
+    if (!sent && linkGeneration_ == generation && !linkBroken_) {
+        // A failed write (EPIPE, ECONNRESET) is a broken link. The link's thread must hear it
+        // from here: while callers keep failing like this, its turn to read the end of the
+        // stream never comes, and it would never connect again (tst_driver_in_process).
+        linkBroken_ = true;
+        const char wake = 1;
+        [[maybe_unused]] const ssize_t written = ::write(wakePipe_[1], &wake, 1);
+    }
     Slot& slot = slots_[command.slot];
     auto finish = [&] {
         slot.waiting = false;
