@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <new>
 #include <set>
 #include <thread>
 
@@ -46,7 +47,9 @@ struct Emulator {
             stopping = true;
         }
         wake.notify_all();
-        if (poller.joinable())
+        // Not from the poller itself (a consumer's event handler may finalize): it cannot
+        // join itself, and it ends on its own now that stopping is set.
+        if (poller.joinable() && poller.get_id() != std::this_thread::get_id())
             poller.join();
     }
 };
@@ -55,7 +58,10 @@ struct Emulator {
 // and nothing of NSS is torn down behind them at exit (vcard_emul_finalize() does that).
 Emulator& emulator()
 {
-    static Emulator* instance = new Emulator;
+    // Built in static storage: its first use allocates nothing, so it cannot throw outside
+    // the guards of the C functions that reach it.
+    alignas(Emulator) static unsigned char storage[sizeof(Emulator)];
+    static Emulator* instance = new (storage) Emulator;
     return *instance;
 }
 
@@ -169,15 +175,18 @@ void pollTokens()
     }
 }
 
-void pollerLoop()
+// The library's one thread, in QEMU's or spice-gtk's process: nothing may escape it.
+void pollerLoop() noexcept
 {
-    Emulator& e = emulator();
-    std::unique_lock lock(e.pollerMutex);
-    while (!e.wake.wait_for(lock, kPollInterval, [&e] { return e.stopping; })) {
-        lock.unlock();
-        guardedVoid("token poller", pollTokens);
-        lock.lock();
-    }
+    guardedVoid("token poller thread", [] {
+        Emulator& e = emulator();
+        std::unique_lock lock(e.pollerMutex);
+        while (!e.wake.wait_for(lock, kPollInterval, [&e] { return e.stopping; })) {
+            lock.unlock();
+            guardedVoid("token poller", pollTokens);
+            lock.lock();
+        }
+    });
 }
 
 VCardEmulError initialise(const cacard::EmulOptions& options)
@@ -301,32 +310,34 @@ VCardEmulOptions* vcard_emul_options(const char* args)
 
 VCardEmulError vcard_emul_init(const VCardEmulOptions* options)
 {
-    capi::Emulator& e = capi::emulator();
-    {
-        std::lock_guard lock(e.mutex);
-        if (e.initCalled)
-            return VCARD_EMUL_INIT_ALREADY_INITED;
-        e.initCalled = true;
-    }
-    vreader_init();
-    vevent_queue_init();
     return capi::guarded("vcard_emul_init", VCARD_EMUL_FAIL, [options] {
+        capi::Emulator& e = capi::emulator();
+        {
+            std::lock_guard lock(e.mutex);
+            if (e.initCalled)
+                return VCARD_EMUL_INIT_ALREADY_INITED;
+            e.initCalled = true;
+        }
+        vreader_init();
+        vevent_queue_init();
         return capi::initialise(options ? options->parsed : cacard::EmulOptions{});
     });
 }
 
 VCardEmulError vcard_emul_finalize(void)
 {
-    capi::Emulator& e = capi::emulator();
-    e.stopPolling();
-    std::lock_guard lock(e.mutex);
-    e.tokens.reset();
-    // NSS shuts down only when no card made from the database is left, and, as libcacard's
-    // NSS_ShutdownContext(), we fail while one is; a later call may succeed.
-    if (e.database && e.database.use_count() > 1)
-        return VCARD_EMUL_FAIL;
-    e.database.reset();
-    return VCARD_EMUL_OK;
+    return capi::guarded("vcard_emul_finalize", VCARD_EMUL_FAIL, [] {
+        capi::Emulator& e = capi::emulator();
+        e.stopPolling();
+        std::lock_guard lock(e.mutex);
+        e.tokens.reset();
+        // NSS shuts down only when no card made from the database is left, and, as
+        // libcacard's NSS_ShutdownContext(), we fail while one is; a later call may succeed.
+        if (e.database && e.database.use_count() > 1)
+            return VCARD_EMUL_FAIL;
+        e.database.reset();
+        return VCARD_EMUL_OK;
+    });
 }
 
 void vcard_emul_replay_insertion_events(void)
@@ -448,11 +459,13 @@ void vcard_emul_get_atr(VCard*, unsigned char* atr, int* atrLength)
 {
     if (!atr || !atrLength)
         return;
-    const Bytes& value = cacard::CacCard::atr();
-    const int length = std::min(*atrLength, static_cast<int>(value.size()));
-    if (length > 0)
-        std::memcpy(atr, value.data(), static_cast<std::size_t>(length));
-    *atrLength = std::max(length, 0);
+    capi::guardedVoid("vcard_emul_get_atr", [&] {
+        const Bytes& value = cacard::CacCard::atr(); // built on first use
+        const int length = std::min(*atrLength, static_cast<int>(value.size()));
+        if (length > 0)
+            std::memcpy(atr, value.data(), static_cast<std::size_t>(length));
+        *atrLength = std::max(length, 0);
+    });
 }
 
 unsigned char* vcard_emul_read_object(VCard* card, const char* label, unsigned int* length)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,7 +46,10 @@ struct ReaderList {
 // there is no call that ends the list.
 ReaderList& readerList()
 {
-    static ReaderList* instance = new ReaderList;
+    // In static storage: the first use allocates nothing, so it cannot throw outside the
+    // guards of the C functions that reach it.
+    alignas(ReaderList) static unsigned char storage[sizeof(ReaderList)];
+    static ReaderList* instance = new (storage) ReaderList;
     return *instance;
 }
 
