@@ -6,11 +6,9 @@
 // the whole exchange runs under ASan and TSan. What a slot's thread sends comes back to it and
 // to no other.
 #include "in_process_ccid_server.h"
+#include "loaded_ifd_driver.h"
 
 #include <QtTest>
-
-#include <dlfcn.h>
-#include <ifdhandler.h>
 
 #include <array>
 #include <atomic>
@@ -20,52 +18,11 @@
 
 namespace {
 
-using Create = RESPONSECODE (*)(DWORD, LPSTR);
-using Close = RESPONSECODE (*)(DWORD);
-using Presence = RESPONSECODE (*)(DWORD);
-using Power = RESPONSECODE (*)(DWORD, DWORD, PUCHAR, PDWORD);
-using Transmit = RESPONSECODE (*)(DWORD, SCARD_IO_HEADER, PUCHAR, DWORD, PUCHAR, PDWORD,
-                                  PSCARD_IO_HEADER);
-using Capabilities = RESPONSECODE (*)(DWORD, DWORD, PDWORD, PUCHAR);
-using Poll = RESPONSECODE (*)(DWORD, int);
-using StopPoll = RESPONSECODE (*)(DWORD);
+using Poll = vscard::test::LoadedIfdDriver::Poll;
+using StopPoll = vscard::test::LoadedIfdDriver::StopPoll;
 
-// The driver's entry points, as pcscd finds them.
-struct Driver {
-    void* handle = nullptr;
-    Create create = nullptr;
-    Close close = nullptr;
-    Presence presence = nullptr;
-    Power power = nullptr;
-    Transmit transmit = nullptr;
-    Capabilities capabilities = nullptr;
-
-    bool load()
-    {
-        handle = dlopen(VSCARD_IFD_LIB, RTLD_NOW | RTLD_LOCAL);
-        if (!handle)
-            return false;
-        create = reinterpret_cast<Create>(dlsym(handle, "IFDHCreateChannelByName"));
-        close = reinterpret_cast<Close>(dlsym(handle, "IFDHCloseChannel"));
-        presence = reinterpret_cast<Presence>(dlsym(handle, "IFDHICCPresence"));
-        power = reinterpret_cast<Power>(dlsym(handle, "IFDHPowerICC"));
-        transmit = reinterpret_cast<Transmit>(dlsym(handle, "IFDHTransmitToICC"));
-        capabilities = reinterpret_cast<Capabilities>(dlsym(handle, "IFDHGetCapabilities"));
-        return create && close && presence && power && transmit && capabilities;
-    }
-    ~Driver()
-    {
-        if (handle)
-            dlclose(handle);
-    }
-    template <typename Function>
-    Function function(DWORD lun, DWORD tag)
-    {
-        Function found = nullptr;
-        DWORD length = sizeof found;
-        capabilities(lun, tag, &length, reinterpret_cast<PUCHAR>(&found));
-        return found;
-    }
+// The driver, with what an application does with a slot's echo card.
+struct Driver : vscard::test::LoadedIfdDriver {
     // Waits for the card in lun's slot and powers it up: true when its ATR came back.
     bool powerUp(DWORD lun, std::chrono::milliseconds within)
     {
@@ -110,6 +67,35 @@ struct Driver {
     }
 };
 
+// The in-process server on a fresh socket, and the driver's channel 0 open on it, as pcscd
+// opens a reader.conf entry, with the polling functions it hands pcscd.
+struct Rig {
+    QTemporaryDir dir;
+    std::string socket = dir.filePath("pcsc.sock").toStdString();
+    vscard::test::InProcessCcidServer server;
+    Driver driver;
+    Poll poll = nullptr;
+    StopPoll stopPoll = nullptr;
+
+    std::uint16_t slots;
+
+    explicit Rig(std::uint16_t slotCount) : server(socket, slotCount), slots(slotCount) {}
+    // Empty when all went well, else what did not.
+    QString open()
+    {
+        if (!server.start())
+            return "the server does not listen";
+        if (!driver.load(VSCARD_IFD_LIB))
+            return dlerror();
+        std::string device = socket + ":slots=" + std::to_string(slots);
+        if (driver.create(0, device.data()) != IFD_SUCCESS)
+            return "IFDHCreateChannelByName failed";
+        poll = driver.function<Poll>(0, TAG_IFD_POLLING_THREAD_WITH_TIMEOUT);
+        stopPoll = driver.function<StopPoll>(0, TAG_IFD_STOP_POLLING_THREAD);
+        return poll && stopPoll ? QString() : "no polling functions";
+    }
+};
+
 } // namespace
 
 class TestDriverInProcess : public QObject {
@@ -122,22 +108,17 @@ private Q_SLOTS:
 
 void TestDriverInProcess::slots_usedConcurrently_eachGetsItsOwnAnswers()
 {
-    QTemporaryDir dir;
-    const std::string socket = dir.filePath("pcsc.sock").toStdString();
-    vscard::test::InProcessCcidServer server(socket, 4);
-    QVERIFY(server.start());
-    Driver driver;
-    QVERIFY2(driver.load(), dlerror());
-    std::string device = socket + ":slots=4";
-    QCOMPARE(driver.create(0, device.data()), RESPONSECODE(IFD_SUCCESS));
+    Rig rig(4);
+    const QString opened = rig.open();
+    QVERIFY2(opened.isEmpty(), qPrintable(opened));
+    Driver& driver = rig.driver;
     UCHAR threadSafe = 0;
     DWORD length = 1;
     QCOMPARE(driver.capabilities(0, TAG_IFD_SLOT_THREAD_SAFE, &length, &threadSafe),
              RESPONSECODE(IFD_SUCCESS));
     QCOMPARE(threadSafe, UCHAR(1));
-    auto poll = driver.function<Poll>(0, TAG_IFD_POLLING_THREAD_WITH_TIMEOUT);
-    auto stopPoll = driver.function<StopPoll>(0, TAG_IFD_STOP_POLLING_THREAD);
-    QVERIFY(poll && stopPoll);
+    const Poll poll = rig.poll;
+    const StopPoll stopPoll = rig.stopPoll;
 
     constexpr int kRounds = 300;
     std::atomic<bool> exchanging{true};
@@ -179,17 +160,14 @@ void TestDriverInProcess::slots_usedConcurrently_eachGetsItsOwnAnswers()
 
 void TestDriverInProcess::serverRestarts_whileSlotsAreBusy_andChannelsComeAndGo()
 {
-    QTemporaryDir dir;
-    const std::string socket = dir.filePath("pcsc.sock").toStdString();
-    vscard::test::InProcessCcidServer server(socket, 2);
-    QVERIFY(server.start());
-    Driver driver;
-    QVERIFY2(driver.load(), dlerror());
-    std::string device = socket + ":slots=2";
-    QCOMPARE(driver.create(0, device.data()), RESPONSECODE(IFD_SUCCESS));
-    auto poll = driver.function<Poll>(0, TAG_IFD_POLLING_THREAD_WITH_TIMEOUT);
-    auto stopPoll = driver.function<StopPoll>(0, TAG_IFD_STOP_POLLING_THREAD);
-    QVERIFY(poll && stopPoll);
+    Rig rig(2);
+    const QString opened = rig.open();
+    QVERIFY2(opened.isEmpty(), qPrintable(opened));
+    Driver& driver = rig.driver;
+    vscard::test::InProcessCcidServer& server = rig.server;
+    const std::string& socket = rig.socket;
+    const Poll poll = rig.poll;
+    const StopPoll stopPoll = rig.stopPoll;
     QVERIFY(driver.powerUp(0, std::chrono::seconds(10)));
 
     // Applications keep exchanging (failing while the server is away, powering up again

@@ -4,12 +4,12 @@
 // makes each guarded path throw std::bad_alloc once, and checks that it is still alive, that
 // the call returned an error code, and that the next call works. The driver talks to the real
 // server-ccid, which hosts an emulated CAC.
+#include "loaded_ifd_driver.h"
 #include "pcsc_rig.h"
 
 #include <QtTest>
 
 #include <dlfcn.h>
-#include <ifdhandler.h>
 
 #include <array>
 #include <cstdlib>
@@ -51,22 +51,13 @@ void TestForeignProcessFaults::driver_faultsBecomeErrorCodes()
                .arg(database);
     QVERIFY2(rig.startServer(), qPrintable(rig.error()));
 
-    void* driver = dlopen(VSCARD_IFD_FAULTS_LIB, RTLD_NOW | RTLD_LOCAL);
-    QVERIFY2(driver, dlerror());
-    using Create = RESPONSECODE (*)(DWORD, LPSTR);
-    using Close = RESPONSECODE (*)(DWORD);
-    using Presence = RESPONSECODE (*)(DWORD);
-    using Power = RESPONSECODE (*)(DWORD, DWORD, PUCHAR, PDWORD);
-    using Transmit =
-        RESPONSECODE (*)(DWORD, SCARD_IO_HEADER, PUCHAR, DWORD, PUCHAR, PDWORD, PSCARD_IO_HEADER);
-    using Capabilities = RESPONSECODE (*)(DWORD, DWORD, PDWORD, PUCHAR);
-    auto create = symbol<Create>(driver, "IFDHCreateChannelByName");
-    auto close = symbol<Close>(driver, "IFDHCloseChannel");
-    auto presence = symbol<Presence>(driver, "IFDHICCPresence");
-    auto power = symbol<Power>(driver, "IFDHPowerICC");
-    auto transmit = symbol<Transmit>(driver, "IFDHTransmitToICC");
-    auto capabilities = symbol<Capabilities>(driver, "IFDHGetCapabilities");
-    QVERIFY(create && close && presence && power && transmit && capabilities);
+    vscard::test::LoadedIfdDriver driver;
+    QVERIFY2(driver.load(VSCARD_IFD_FAULTS_LIB), dlerror());
+    auto create = driver.create;
+    auto close = driver.close;
+    auto presence = driver.presence;
+    auto power = driver.power;
+    auto transmit = driver.transmit;
 
     const DWORD lun = 0;
     QByteArray device = (rig.pcscSocket() + ":slots=2").toUtf8();
@@ -100,18 +91,11 @@ void TestForeignProcessFaults::driver_faultsBecomeErrorCodes()
     QCOMPARE(code, RESPONSECODE(IFD_SUCCESS));
 
     // The polling functions pcscd is handed, called from its polling thread.
-    using Poll = RESPONSECODE (*)(DWORD, int);
-    using StopPoll = RESPONSECODE (*)(DWORD);
-    Poll poll = nullptr;
-    StopPoll stopPoll = nullptr;
-    DWORD length = sizeof poll;
-    QCOMPARE(capabilities(lun, TAG_IFD_POLLING_THREAD_WITH_TIMEOUT, &length,
-                          reinterpret_cast<PUCHAR>(&poll)),
-             RESPONSECODE(IFD_SUCCESS));
-    length = sizeof stopPoll;
-    QCOMPARE(capabilities(lun, TAG_IFD_STOP_POLLING_THREAD, &length,
-                          reinterpret_cast<PUCHAR>(&stopPoll)),
-             RESPONSECODE(IFD_SUCCESS));
+    auto poll = driver.function<vscard::test::LoadedIfdDriver::Poll>(
+        lun, TAG_IFD_POLLING_THREAD_WITH_TIMEOUT);
+    auto stopPoll =
+        driver.function<vscard::test::LoadedIfdDriver::StopPoll>(lun, TAG_IFD_STOP_POLLING_THREAD);
+    QVERIFY(poll && stopPoll);
     arm("driver-poll");
     QCOMPARE(poll(lun, 10), RESPONSECODE(IFD_COMMUNICATION_ERROR));
     QCOMPARE(poll(lun, 10), RESPONSECODE(IFD_SUCCESS));
@@ -136,7 +120,6 @@ void TestForeignProcessFaults::driver_faultsBecomeErrorCodes()
     QTRY_VERIFY_WITH_TIMEOUT(answersAgain(), 15000);
 
     QCOMPARE(close(lun), RESPONSECODE(IFD_SUCCESS));
-    dlclose(driver);
 }
 
 void TestForeignProcessFaults::libcacard_faultInXfrBytes_isAnErrorCode()
