@@ -21,6 +21,7 @@ extern "C" {
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <new>
 
 namespace vscard::capi {
 
@@ -60,6 +61,17 @@ private:
     std::mutex mutex_;
     std::unique_ptr<cacard::CacCard> card_;
 };
+
+// The one T of the process, built on first use in static storage and never destroyed (the
+// library's state outlives every caller, as libcacard's does). Building it allocates nothing,
+// so the first call of a C function reaching it cannot throw outside its guard.
+template <typename T>
+T& immortal()
+{
+    alignas(T) static unsigned char storage[sizeof(T)];
+    static T* instance = new (storage) T;
+    return *instance;
+}
 
 // Runs f, turning any exception into the fallback value: no exception crosses the C ABI.
 template <typename F, typename T>

@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <new>
 #include <set>
 #include <thread>
 
@@ -58,11 +57,7 @@ struct Emulator {
 // and nothing of NSS is torn down behind them at exit (vcard_emul_finalize() does that).
 Emulator& emulator()
 {
-    // Built in static storage: its first use allocates nothing, so it cannot throw outside
-    // the guards of the C functions that reach it.
-    alignas(Emulator) static unsigned char storage[sizeof(Emulator)];
-    static Emulator* instance = new (storage) Emulator;
-    return *instance;
+    return immortal<Emulator>();
 }
 
 void freeEmulatedReader(VReaderEmul* emul)

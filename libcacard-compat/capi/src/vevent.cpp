@@ -4,7 +4,6 @@
 
 #include <condition_variable>
 #include <cstdlib>
-#include <new>
 
 namespace {
 
@@ -30,11 +29,7 @@ struct EventQueue {
 // Immortal: a consumer's event thread may still wait on it while the process exits.
 EventQueue& queue()
 {
-    // In static storage: the first use allocates nothing, so it cannot throw outside the
-    // guards of the C functions that reach it.
-    alignas(EventQueue) static unsigned char storage[sizeof(EventQueue)];
-    static EventQueue* instance = new (storage) EventQueue;
-    return *instance;
+    return vscard::capi::immortal<EventQueue>();
 }
 
 } // namespace

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -46,11 +45,7 @@ struct ReaderList {
 // there is no call that ends the list.
 ReaderList& readerList()
 {
-    // In static storage: the first use allocates nothing, so it cannot throw outside the
-    // guards of the C functions that reach it.
-    alignas(ReaderList) static unsigned char storage[sizeof(ReaderList)];
-    static ReaderList* instance = new (storage) ReaderList;
-    return *instance;
+    return vscard::capi::immortal<ReaderList>();
 }
 
 std::optional<vscard::Bytes> takeHeldTail(VReader* reader)
