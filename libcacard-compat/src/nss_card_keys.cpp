@@ -7,6 +7,7 @@
 #include <prerror.h>
 #include <secerr.h>
 
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -203,7 +204,16 @@ NssCardKeys::openToken(std::shared_ptr<NssDatabase> database, void* slot, RsaMec
 
 NssCardKeys::~NssCardKeys()
 {
-    logout();
+    // A destructor must not throw (it would terminate the host process): logging out takes
+    // the database's login mutex, whose lock may in principle fail.
+    try {
+        logout();
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "vscard: logging out of \"%s\": %s\n", tokenName_.c_str(),
+                     error.what());
+    } catch (...) {
+        std::fprintf(stderr, "vscard: logging out of \"%s\" failed\n", tokenName_.c_str());
+    }
     for (auto& entry : certificates_)
         CERT_DestroyCertificate(asCertificate(entry.certificate));
     PK11_FreeSlot(asSlot(slot_));

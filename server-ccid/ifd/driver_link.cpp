@@ -89,6 +89,7 @@ void DriverLink::run()
             if (stopping_)
                 return;
         }
+        vscard::faultPoint("driver link thread"); // the restart in runGuarded, under test
         const int fd = connectToServer();
         if (fd < 0) {
             if (!reportedDown)

@@ -57,11 +57,13 @@ std::shared_ptr<Reader> findReader(DWORD lun)
 }
 
 // Every function pcscd calls, the polling functions it is handed included, runs in here: an
-// exception is logged and becomes an error code, never a terminated pcscd.
+// exception is logged and becomes an error code, never a terminated pcscd. In a test build
+// VSCARD_FAULT=<what> makes the guard itself fail once (vscard/fault_injection.h).
 template <typename Function>
 RESPONSECODE guarded(const char* what, Function&& function) noexcept
 {
     try {
+        vscard::faultPoint(what);
         return function();
     } catch (const std::exception& error) {
         log("%s: %s", what, error.what());
@@ -75,7 +77,6 @@ RESPONSECODE guarded(const char* what, Function&& function) noexcept
 RESPONSECODE pollForEvent(DWORD lun, int timeoutMs)
 {
     return guarded("polling function", [&]() -> RESPONSECODE {
-        vscard::faultPoint("driver-poll");
         if (auto reader = findReader(lun))
             reader->link->waitForEvent(slotOf(lun), timeoutMs);
         return IFD_SUCCESS;
@@ -85,7 +86,6 @@ RESPONSECODE pollForEvent(DWORD lun, int timeoutMs)
 RESPONSECODE stopPolling(DWORD lun)
 {
     return guarded("stop-polling function", [&]() -> RESPONSECODE {
-        vscard::faultPoint("driver-stop-polling");
         if (auto reader = findReader(lun))
             reader->link->stopWaiting(slotOf(lun));
         return IFD_SUCCESS;
@@ -299,7 +299,6 @@ VSCARD_EXPORT RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER, PUCHAR 
                                              PSCARD_IO_HEADER)
 {
     return guarded("IFDHTransmitToICC", [&]() -> RESPONSECODE {
-        vscard::faultPoint("driver-transmit");
         auto reader = findReader(Lun);
         if (!reader) {
             *RxLength = 0;

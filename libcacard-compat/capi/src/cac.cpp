@@ -78,22 +78,28 @@ VCardStatus cac_card_init(VReader*, VCard* card, unsigned char* const* cert, int
             return VCARD_FAIL;
         }
     }
-    return capi::guarded("cac_card_init", VCARD_FAIL, [&] {
+    // The keys are ours whatever happens: freed here until AdoptedKeys holds them.
+    bool adopted = false;
+    const VCardStatus status = capi::guarded("cac_card_init", VCARD_FAIL, [&] {
         std::vector<Bytes> certificates;
         std::vector<VCardKey*> keys;
         for (int i = 0; i < cert_count; ++i) {
             certificates.emplace_back(cert[i], cert[i] + cert_len[i]);
             keys.push_back(key[i]);
         }
-        auto adopted = std::make_unique<AdoptedKeys>(std::move(certificates), std::move(keys));
+        auto cardKeys = std::make_unique<AdoptedKeys>(std::move(certificates), std::move(keys));
+        adopted = true;
         // libcacard keeps no PIN counter; ours lives as long as the card.
         auto pin = cacard::PinRetryState::open(std::nullopt, "capi");
         if (!pin)
             return VCARD_FAIL;
         card->backend = std::make_unique<capi::CardBackend>(
-            std::make_unique<cacard::CacCard>(std::move(adopted), std::move(pin).value()));
+            std::make_unique<cacard::CacCard>(std::move(cardKeys), std::move(pin).value()));
         return VCARD_DONE;
     });
+    if (!adopted)
+        dropKeys();
+    return status;
 }
 
 VCardStatus vcard_init(VReader* reader, VCard* card, VCardEmulType type, const char*,

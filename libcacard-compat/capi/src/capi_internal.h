@@ -15,6 +15,7 @@ extern "C" {
 #include "vscard/bytes.h"
 #include "vscard/cacard/cac_card.h"
 #include "vscard/cacard/nss_card_keys.h"
+#include "vscard/fault_injection.h"
 
 #include <array>
 #include <atomic>
@@ -74,10 +75,15 @@ T& immortal()
 }
 
 // Runs f, turning any exception into the fallback value: no exception crosses the C ABI.
+// Every exported function that can throw (it allocates, locks a mutex, or reaches NSS or our
+// card) runs all of its body in here; the ones left outside only read or set a field, count
+// a reference, or malloc. A test build can make the guard itself fail once (fault_injection.h,
+// VSCARD_FAULT=<function>), which is how tst_foreign_process_faults checks each of them.
 template <typename F, typename T>
 auto guarded(const char* function, T fallback, F&& f) noexcept -> decltype(f())
 {
     try {
+        faultPoint(function);
         return f();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "libcacard: %s: %s\n", function, e.what());
@@ -91,6 +97,7 @@ template <typename F>
 void guardedVoid(const char* function, F&& f) noexcept
 {
     try {
+        faultPoint(function);
         f();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "libcacard: %s: %s\n", function, e.what());

@@ -73,16 +73,17 @@ void freeEmulatedReader(VReaderEmul* emul)
     delete reader;
 }
 
-VReader* newEmulatedReader(const std::string& name, EmulatedReader* emul)
+// The reader owns emul from here on, whatever happens (freeEmulatedReader ends it).
+VReader* newEmulatedReader(const std::string& name, std::unique_ptr<EmulatedReader> emul)
 {
     {
         std::lock_guard lock(emulator().mutex);
-        emulator().readers.insert(emul);
+        emulator().readers.insert(emul.get());
     }
-    VReader* reader =
-        vreader_new(name.c_str(), reinterpret_cast<VReaderEmul*>(emul), freeEmulatedReader);
+    auto* owned = reinterpret_cast<VReaderEmul*>(emul.release());
+    VReader* reader = vreader_new(name.c_str(), owned, freeEmulatedReader);
     if (!reader)
-        freeEmulatedReader(reinterpret_cast<VReaderEmul*>(emul));
+        freeEmulatedReader(owned);
     return reader;
 }
 
@@ -95,25 +96,74 @@ VCard* makeCard(VReader* reader, std::unique_ptr<cacard::NssCardKeys> opened,
     const std::size_t count = keys->certificateCount();
     if (count == 0)
         return nullptr;
-    VCard* card = vcard_new(nullptr, nullptr);
-    if (!card)
-        return nullptr;
-    Bytes serial = keys->sha256(keys->certificate(0));
-    vcard_set_serial(card, serial.data(), serial.size());
     std::vector<unsigned char*> certificates;
     std::vector<int> lengths;
-    std::vector<VCardKey*> cardKeys;
+    std::vector<std::unique_ptr<VCardKey>> ownedKeys;
     for (std::size_t i = 0; i < count; ++i) {
         certificates.push_back(const_cast<unsigned char*>(keys->certificate(i).data()));
         lengths.push_back(static_cast<int>(keys->certificate(i).size()));
-        cardKeys.push_back(new VCardKey{keys, i});
+        ownedKeys.push_back(std::make_unique<VCardKey>(VCardKey{keys, i}));
     }
+    const Bytes serial = keys->sha256(keys->certificate(0));
+    std::vector<VCardKey*> cardKeys(count);
+    VCard* card = vcard_new(nullptr, nullptr);
+    if (!card)
+        return nullptr;
+    vcard_set_serial(card, const_cast<unsigned char*>(serial.data()), serial.size());
+    // vcard_init owns the keys from here, whether it succeeds or not; nothing below throws.
+    for (std::size_t i = 0; i < count; ++i)
+        cardKeys[i] = ownedKeys[i].release();
     if (vcard_init(reader, card, VCARD_EMUL_CAC, params.c_str(), certificates.data(),
                    lengths.data(), cardKeys.data(), static_cast<int>(count)) != VCARD_DONE) {
         vcard_free(card);
         return nullptr;
     }
     return card;
+}
+
+// A reader for a slot found, a card for a token inserted, none for one removed.
+void handleTokenEvent(const cacard::TokenEvent& event)
+{
+    Emulator& e = emulator();
+    VReader* reader = nullptr;
+    {
+        std::lock_guard lock(e.mutex);
+        const auto found = e.hardwareReaders.find(event.slot);
+        if (found != e.hardwareReaders.end())
+            reader = found->second;
+    }
+    switch (event.kind) {
+    case cacard::TokenEvent::Kind::SlotFound: {
+        auto emul = std::make_unique<EmulatedReader>();
+        emul->hardwareSlot = event.slot;
+        VReader* added = newEmulatedReader(event.name, std::move(emul));
+        if (!added)
+            break;
+        {
+            std::lock_guard lock(e.mutex);
+            e.hardwareReaders[event.slot] = added;
+        }
+        vreader_add_reader(added);
+        break;
+    }
+    case cacard::TokenEvent::Kind::TokenInserted:
+        if (reader) {
+            VCard* card = mirrorToken(reader, event.slot);
+            if (card) {
+                vreader_insert_card(reader, card);
+                vcard_free(card);
+            } else {
+                std::fprintf(stderr, "libcacard: the token in \"%s\" is not mirrored\n",
+                             event.name.c_str());
+            }
+        }
+        break;
+    case cacard::TokenEvent::Kind::TokenRemoved:
+        if (reader && vreader_card_is_present(reader) == VREADER_OK)
+            vreader_insert_card(reader, nullptr);
+        break;
+    case cacard::TokenEvent::Kind::SlotSkipped: break;
+    }
 }
 
 // Readers and cards for what the tokens did since the last round.
@@ -125,49 +175,12 @@ void pollTokens()
         std::lock_guard lock(e.mutex);
         if (!e.tokens)
             return;
+        faultPoint("token poller/round"); // a failing NSS poll, with the mutex held
         events = e.tokens->poll();
     }
-    for (const cacard::TokenEvent& event : events) {
-        VReader* reader = nullptr;
-        {
-            std::lock_guard lock(e.mutex);
-            const auto found = e.hardwareReaders.find(event.slot);
-            if (found != e.hardwareReaders.end())
-                reader = found->second;
-        }
-        switch (event.kind) {
-        case cacard::TokenEvent::Kind::SlotFound: {
-            auto* emul = new EmulatedReader;
-            emul->hardwareSlot = event.slot;
-            VReader* added = newEmulatedReader(event.name, emul);
-            if (!added)
-                break;
-            {
-                std::lock_guard lock(e.mutex);
-                e.hardwareReaders[event.slot] = added;
-            }
-            vreader_add_reader(added);
-            break;
-        }
-        case cacard::TokenEvent::Kind::TokenInserted:
-            if (reader) {
-                VCard* card = mirrorToken(reader, event.slot);
-                if (card) {
-                    vreader_insert_card(reader, card);
-                    vcard_free(card);
-                } else {
-                    std::fprintf(stderr, "libcacard: the token in \"%s\" is not mirrored\n",
-                                 event.name.c_str());
-                }
-            }
-            break;
-        case cacard::TokenEvent::Kind::TokenRemoved:
-            if (reader && vreader_card_is_present(reader) == VREADER_OK)
-                vreader_insert_card(reader, nullptr);
-            break;
-        case cacard::TokenEvent::Kind::SlotSkipped: break;
-        }
-    }
+    // Each event on its own: one that fails is logged, the others of the round still happen.
+    for (const cacard::TokenEvent& event : events)
+        guardedVoid("token event", [&event] { handleTokenEvent(event); });
 }
 
 // The library's one thread, in QEMU's or spice-gtk's process: nothing may escape it.
@@ -178,6 +191,7 @@ void pollerLoop() noexcept
         std::unique_lock lock(e.pollerMutex);
         while (!e.wake.wait_for(lock, kPollInterval, [&e] { return e.stopping; })) {
             lock.unlock();
+            // A round that fails is logged; the next round comes as if it had not.
             guardedVoid("token poller", pollTokens);
             lock.lock();
         }
@@ -213,8 +227,9 @@ VCardEmulError initialise(const cacard::EmulOptions& options)
                          soft.readerName.c_str(), keys.error().c_str());
             continue;
         }
-        auto* emul = new EmulatedReader;
-        VReader* reader = newEmulatedReader(soft.readerName, emul);
+        auto owned = std::make_unique<EmulatedReader>();
+        EmulatedReader* emul = owned.get(); // the reader's from here on
+        VReader* reader = newEmulatedReader(soft.readerName, std::move(owned));
         if (!reader)
             continue;
         vreader_add_reader(reader);
@@ -237,11 +252,22 @@ VCardEmulError initialise(const cacard::EmulOptions& options)
         std::lock_guard lock(e.mutex);
         e.tokens = std::make_unique<cacard::HardwareTokens>(*database, options.useHardware,
                                                             cacard::HardwareTokens::SkipRule{});
+    }
+    try {
+        e.poller = std::thread(pollerLoop);
+    } catch (...) {
+        // No thread, no tokens: the emulator is not initialised, as the caller is told.
+        std::lock_guard lock(e.mutex);
+        e.tokens.reset();
+        throw;
+    }
+    {
+        std::lock_guard lock(e.mutex);
         e.initialised = true;
     }
-    // The tokens present now are cards when vcard_emul_init() returns, as with libcacard.
+    // The tokens present now are cards when vcard_emul_init() returns, as with libcacard (the
+    // poller's first round comes kPollInterval later).
     pollTokens();
-    e.poller = std::thread(pollerLoop);
     return VCARD_EMUL_OK;
 }
 
@@ -337,42 +363,47 @@ VCardEmulError vcard_emul_finalize(void)
 
 void vcard_emul_replay_insertion_events(void)
 {
-    VReaderList* list = vreader_get_reader_list();
-    for (VReaderListEntry* entry = vreader_list_get_first(list); entry;
-         entry = vreader_list_get_next(entry)) {
-        VReader* reader = vreader_list_get_reader(entry);
-        vreader_queue_card_event(reader);
-        vreader_free(reader);
-    }
-    vreader_list_delete(list);
+    capi::guardedVoid("vcard_emul_replay_insertion_events", [] {
+        VReaderList* list = vreader_get_reader_list();
+        for (VReaderListEntry* entry = vreader_list_get_first(list); entry;
+             entry = vreader_list_get_next(entry)) {
+            VReader* reader = vreader_list_get_reader(entry);
+            vreader_queue_card_event(reader);
+            vreader_free(reader);
+        }
+        vreader_list_delete(list);
+    });
 }
 
 VCardEmulError vcard_emul_force_card_remove(VReader* reader)
 {
-    if (!capi::emulatorInitialised() || vreader_card_is_present(reader) != VREADER_OK)
-        return VCARD_EMUL_FAIL;
-    vreader_insert_card(reader, nullptr);
-    return VCARD_EMUL_OK;
+    return capi::guarded("vcard_emul_force_card_remove", VCARD_EMUL_FAIL, [reader] {
+        if (!capi::emulatorInitialised() || vreader_card_is_present(reader) != VREADER_OK)
+            return VCARD_EMUL_FAIL;
+        return vreader_insert_card(reader, nullptr) == VREADER_OK ? VCARD_EMUL_OK : VCARD_EMUL_FAIL;
+    });
 }
 
 VCardEmulError vcard_emul_force_card_insert(VReader* reader)
 {
-    if (!reader || !capi::emulatorInitialised() || vreader_card_is_present(reader) == VREADER_OK)
-        return VCARD_EMUL_FAIL;
-    capi::EmulatedReader* emul = capi::emulatedReader(reader);
-    if (!emul)
-        return VCARD_EMUL_FAIL;
-    VCard* card = nullptr;
-    if (emul->savedCard)
-        card = vcard_reference(emul->savedCard);
-    else if (emul->hardwareSlot)
-        card = capi::guarded("vcard_emul_force_card_insert", static_cast<VCard*>(nullptr),
-                             [&] { return capi::mirrorToken(reader, *emul->hardwareSlot); });
-    if (!card)
-        return VCARD_EMUL_FAIL;
-    vreader_insert_card(reader, card);
-    vcard_free(card);
-    return VCARD_EMUL_OK;
+    return capi::guarded("vcard_emul_force_card_insert", VCARD_EMUL_FAIL, [reader] {
+        if (!reader || !capi::emulatorInitialised() ||
+            vreader_card_is_present(reader) == VREADER_OK)
+            return VCARD_EMUL_FAIL;
+        capi::EmulatedReader* emul = capi::emulatedReader(reader);
+        if (!emul)
+            return VCARD_EMUL_FAIL;
+        VCard* card = nullptr;
+        if (emul->savedCard)
+            card = vcard_reference(emul->savedCard);
+        else if (emul->hardwareSlot)
+            card = capi::mirrorToken(reader, *emul->hardwareSlot);
+        if (!card)
+            return VCARD_EMUL_FAIL;
+        const VReaderStatus inserted = vreader_insert_card(reader, card);
+        vcard_free(card);
+        return inserted == VREADER_OK ? VCARD_EMUL_OK : VCARD_EMUL_FAIL;
+    });
 }
 
 int vcard_emul_get_login_count(VCard* card)
@@ -380,15 +411,19 @@ int vcard_emul_get_login_count(VCard* card)
     // libcacard always answers -1 (unknown); our cards count.
     if (!card || !card->backend)
         return -1;
-    return card->backend->triesLeft();
+    return capi::guarded("vcard_emul_get_login_count", -1,
+                         [card] { return card->backend->triesLeft(); });
 }
 
 vcard_7816_status_t vcard_emul_login(VCard* card, unsigned char* pin, int pinLength)
 {
-    if (!card || !card->backend || !capi::emulatorInitialised() || pinLength < 0 || pinLength > 255)
+    if (!card || !card->backend || pinLength < 0 || pinLength > 255)
         return VCARD7816_STATUS_ERROR_CONDITION_NOT_SATISFIED;
     return capi::guarded(
-        "vcard_emul_login", static_cast<vcard_7816_status_t>(VCARD7816_STATUS_ERROR_GENERAL), [&] {
+        "vcard_emul_login", static_cast<vcard_7816_status_t>(VCARD7816_STATUS_ERROR_GENERAL),
+        [&]() -> vcard_7816_status_t {
+            if (!capi::emulatorInitialised())
+                return VCARD7816_STATUS_ERROR_CONDITION_NOT_SATISFIED;
             // VERIFY through the card: its retry counter sees it too.
             Bytes verify = {0x00, 0x20, 0x00, 0x00, static_cast<std::uint8_t>(pinLength)};
             verify.insert(verify.end(), pin, pin + pinLength);
@@ -401,7 +436,10 @@ vcard_7816_status_t vcard_emul_login(VCard* card, unsigned char* pin, int pinLen
 
 int vcard_emul_is_logged_in(VCard* card)
 {
-    return card && card->backend && card->backend->loggedIn() ? 1 : 0;
+    if (!card || !card->backend)
+        return 0;
+    return capi::guarded("vcard_emul_is_logged_in", 0,
+                         [card] { return card->backend->loggedIn() ? 1 : 0; });
 }
 
 void vcard_emul_logout(VCard* card)
@@ -412,7 +450,8 @@ void vcard_emul_logout(VCard* card)
 
 void vcard_emul_delete_key(VCardKey* key)
 {
-    delete key;
+    // The last key of a card ends its NSS keys (a logout under a mutex): guarded too.
+    capi::guardedVoid("vcard_emul_delete_key", [key] { delete key; });
 }
 
 int vcard_emul_rsa_bits(VCardKey* key)
@@ -425,12 +464,12 @@ int vcard_emul_rsa_bits(VCardKey* key)
 
 vcard_7816_status_t vcard_emul_rsa_op(VCard*, VCardKey* key, unsigned char* buffer, int size)
 {
-    if (!key || !key->keys || !buffer || size <= 0 || !capi::emulatorInitialised())
+    if (!key || !key->keys || !buffer || size <= 0)
         return VCARD7816_STATUS_ERROR_CONDITION_NOT_SATISFIED;
     return capi::guarded(
         "vcard_emul_rsa_op", static_cast<vcard_7816_status_t>(VCARD7816_STATUS_ERROR_GENERAL),
         [&]() -> vcard_7816_status_t {
-            if (!key->keys->loggedIn())
+            if (!capi::emulatorInitialised() || !key->keys->loggedIn())
                 return VCARD7816_STATUS_ERROR_CONDITION_NOT_SATISFIED;
             const auto result =
                 key->keys->rsaPrivate(key->index, ByteView(buffer, static_cast<std::size_t>(size)));

@@ -68,32 +68,42 @@ void vevent_queue_vevent(VEvent* event)
 {
     if (!event)
         return;
-    EventQueue& q = queue();
-    {
-        std::lock_guard lock(q.mutex);
-        event->next = nullptr;
-        if (q.tail)
-            q.tail->next = event;
-        else
-            q.head = event;
-        q.tail = event;
-    }
-    q.queued.notify_one();
+    const bool queuedNow = vscard::capi::guarded("vevent_queue_vevent", false, [event] {
+        EventQueue& q = queue();
+        {
+            std::lock_guard lock(q.mutex);
+            event->next = nullptr;
+            if (q.tail)
+                q.tail->next = event;
+            else
+                q.head = event;
+            q.tail = event;
+        }
+        q.queued.notify_one();
+        return true;
+    });
+    if (!queuedNow)
+        vevent_delete(event); // it was given to the queue: nobody else frees it
 }
 
+// nullptr, libcacard's answer once the queue is gone, is what a failure gives.
 VEvent* vevent_wait_next_vevent(void)
 {
-    EventQueue& q = queue();
-    std::unique_lock lock(q.mutex);
-    q.queued.wait(lock, [&q] { return q.head != nullptr; });
-    return q.dequeueLocked();
+    return vscard::capi::guarded("vevent_wait_next_vevent", static_cast<VEvent*>(nullptr), [] {
+        EventQueue& q = queue();
+        std::unique_lock lock(q.mutex);
+        q.queued.wait(lock, [&q] { return q.head != nullptr; });
+        return q.dequeueLocked();
+    });
 }
 
 VEvent* vevent_get_next_vevent(void)
 {
-    EventQueue& q = queue();
-    std::lock_guard lock(q.mutex);
-    return q.dequeueLocked();
+    return vscard::capi::guarded("vevent_get_next_vevent", static_cast<VEvent*>(nullptr), [] {
+        EventQueue& q = queue();
+        std::lock_guard lock(q.mutex);
+        return q.dequeueLocked();
+    });
 }
 
 } // extern "C"

@@ -48,6 +48,18 @@ ReaderList& readerList()
     return vscard::capi::immortal<ReaderList>();
 }
 
+// The first listed reader that matches, referenced; nullptr if none.
+template <typename Matches>
+VReader* findReader(Matches&& matches)
+{
+    ReaderList& all = readerList();
+    std::lock_guard lock(all.mutex);
+    for (VReader* reader : all.readers)
+        if (matches(reader))
+            return vreader_reference(reader);
+    return nullptr;
+}
+
 std::optional<vscard::Bytes> takeHeldTail(VReader* reader)
 {
     std::lock_guard lock(reader->lock);
@@ -99,12 +111,14 @@ VReader* vreader_reference(VReader* reader)
 
 void vreader_free(VReader* reader)
 {
-    if (!reader || --reader->reference_count > 0)
-        return;
-    vcard_free(reader->card);
-    if (reader->reader_private_free)
-        reader->reader_private_free(reader->reader_private);
-    delete reader;
+    vscard::capi::guardedVoid("vreader_free", [reader] {
+        if (!reader || --reader->reference_count > 0)
+            return;
+        vcard_free(reader->card);
+        if (reader->reader_private_free)
+            reader->reader_private_free(reader->reader_private);
+        delete reader;
+    });
 }
 
 VReaderEmul* vreader_get_private(VReader* reader)
@@ -114,13 +128,15 @@ VReaderEmul* vreader_get_private(VReader* reader)
 
 VReaderStatus vreader_card_is_present(VReader* reader)
 {
-    if (!reader)
-        return VREADER_NO_CARD;
-    VCard* card = cardOf(reader);
-    if (!card)
-        return VREADER_NO_CARD;
-    vcard_free(card);
-    return VREADER_OK;
+    return vscard::capi::guarded("vreader_card_is_present", VREADER_NO_CARD, [reader] {
+        if (!reader)
+            return VREADER_NO_CARD;
+        VCard* card = cardOf(reader);
+        if (!card)
+            return VREADER_NO_CARD;
+        vcard_free(card);
+        return VREADER_OK;
+    });
 }
 
 vreader_id_t vreader_get_id(VReader* reader)
@@ -145,14 +161,17 @@ VReaderStatus vreader_power_on(VReader* reader, unsigned char* atr, int* len)
 {
     if (!reader)
         return VREADER_NO_CARD;
-    return resetCard(reader, VCARD_POWER_ON, atr, len);
+    return vscard::capi::guarded("vreader_power_on", VREADER_NO_CARD,
+                                 [&] { return resetCard(reader, VCARD_POWER_ON, atr, len); });
 }
 
 VReaderStatus vreader_power_off(VReader* reader)
 {
     if (!reader)
         return VREADER_NO_CARD;
-    return resetCard(reader, VCARD_POWER_OFF, nullptr, nullptr);
+    return vscard::capi::guarded("vreader_power_off", VREADER_NO_CARD, [reader] {
+        return resetCard(reader, VCARD_POWER_OFF, nullptr, nullptr);
+    });
 }
 
 namespace {
@@ -178,7 +197,7 @@ VReaderStatus transfer(VReader* reader, unsigned char* sendBuffer, int sendLengt
     if (!card)
         return VREADER_NO_CARD;
     const CardReference held{card};
-    vscard::faultPoint("vreader_xfr_bytes");
+    vscard::faultPoint("vreader_xfr_bytes/exchange"); // with a card reference held
     if (auto tail = takeHeldTail(reader)) {
         if (sendBuffer && sendLength >= 4 &&
             vscard::fetchesHeldTail(
@@ -253,6 +272,7 @@ VReaderList* vreader_get_reader_list(void)
 
 void vreader_list_delete(VReaderList* list)
 {
+    // vreader_free is guarded and deleting an entry cannot throw: nothing to guard here.
     if (!list)
         return;
     for (VReaderListEntry* entry = list->head; entry;) {
@@ -283,90 +303,92 @@ VReader* vreader_get_reader_by_id(vreader_id_t id)
 {
     if (id == static_cast<vreader_id_t>(-1))
         return nullptr;
-    ReaderList& all = readerList();
-    std::lock_guard lock(all.mutex);
-    for (VReader* reader : all.readers)
-        if (reader->id == id)
-            return vreader_reference(reader);
-    return nullptr;
+    return vscard::capi::guarded("vreader_get_reader_by_id", static_cast<VReader*>(nullptr), [id] {
+        return findReader([id](VReader* reader) { return reader->id == id; });
+    });
 }
 
 VReader* vreader_get_reader_by_name(const char* name)
 {
     if (!name)
         return nullptr;
-    ReaderList& all = readerList();
-    std::lock_guard lock(all.mutex);
-    for (VReader* reader : all.readers)
-        if (reader->name == name)
-            return vreader_reference(reader);
-    return nullptr;
+    return vscard::capi::guarded(
+        "vreader_get_reader_by_name", static_cast<VReader*>(nullptr),
+        [name] { return findReader([name](VReader* reader) { return reader->name == name; }); });
 }
 
 void vreader_init(void)
 {
-    (void)readerList();
+    (void)readerList(); // builds in static storage: allocates nothing, cannot throw
 }
 
 VReaderStatus vreader_add_reader(VReader* reader)
 {
     if (!reader)
         return VREADER_NO_CARD;
-    const bool added = vscard::capi::guarded("vreader_add_reader", false, [reader] {
-        ReaderList& all = readerList();
-        std::lock_guard lock(all.mutex);
-        all.readers.push_back(vreader_reference(reader));
-        return true;
+    return vscard::capi::guarded("vreader_add_reader", VREADER_OUT_OF_MEMORY, [reader] {
+        {
+            ReaderList& all = readerList();
+            std::lock_guard lock(all.mutex);
+            all.readers.push_back(reader);
+        }
+        vreader_reference(reader); // the list's, once it is in the list
+        vevent_queue_vevent(vevent_new(VEVENT_READER_INSERT, reader, nullptr));
+        return VREADER_OK;
     });
-    if (!added)
-        return VREADER_OUT_OF_MEMORY;
-    vevent_queue_vevent(vevent_new(VEVENT_READER_INSERT, reader, nullptr));
-    return VREADER_OK;
 }
 
 VReaderStatus vreader_remove_reader(VReader* reader)
 {
     if (!reader)
         return VREADER_OK;
-    bool found = false;
-    {
-        ReaderList& all = readerList();
-        std::lock_guard lock(all.mutex);
-        const auto it = std::find(all.readers.begin(), all.readers.end(), reader);
-        if (it != all.readers.end()) {
-            all.readers.erase(it);
-            found = true;
+    // libcacard's answer is VREADER_OK whatever happens; a failure is logged by the guard.
+    return vscard::capi::guarded("vreader_remove_reader", VREADER_OK, [reader] {
+        bool found = false;
+        {
+            ReaderList& all = readerList();
+            std::lock_guard lock(all.mutex);
+            const auto it = std::find(all.readers.begin(), all.readers.end(), reader);
+            if (it != all.readers.end()) {
+                all.readers.erase(it);
+                found = true;
+            }
         }
-    }
-    vevent_queue_vevent(vevent_new(VEVENT_READER_REMOVE, reader, nullptr));
-    if (found)
-        vreader_free(reader); // the list's reference
-    return VREADER_OK;
+        vevent_queue_vevent(vevent_new(VEVENT_READER_REMOVE, reader, nullptr));
+        if (found)
+            vreader_free(reader); // the list's reference
+        return VREADER_OK;
+    });
 }
 
 void vreader_queue_card_event(VReader* reader)
 {
     if (!reader)
         return;
-    VCard* card = cardOf(reader);
-    vevent_queue_vevent(vevent_new(card ? VEVENT_CARD_INSERT : VEVENT_CARD_REMOVE, reader, card));
-    vcard_free(card);
+    vscard::capi::guardedVoid("vreader_queue_card_event", [reader] {
+        VCard* card = cardOf(reader);
+        const CardReference held{card};
+        vevent_queue_vevent(
+            vevent_new(card ? VEVENT_CARD_INSERT : VEVENT_CARD_REMOVE, reader, card));
+    });
 }
 
 VReaderStatus vreader_insert_card(VReader* reader, VCard* card)
 {
     if (!reader)
         return VREADER_NO_CARD;
-    VCard* previous = nullptr;
-    {
-        std::lock_guard lock(reader->lock);
-        previous = reader->card;
-        reader->card = vcard_reference(card);
-        reader->heldTail.clear();
-    }
-    vcard_free(previous);
-    vreader_queue_card_event(reader);
-    return VREADER_OK;
+    return vscard::capi::guarded("vreader_insert_card", VREADER_OUT_OF_MEMORY, [reader, card] {
+        VCard* previous = nullptr;
+        {
+            std::lock_guard lock(reader->lock);
+            previous = reader->card;
+            reader->card = vcard_reference(card);
+            reader->heldTail.clear();
+        }
+        vcard_free(previous);
+        vreader_queue_card_event(reader);
+        return VREADER_OK;
+    });
 }
 
 } // extern "C"
