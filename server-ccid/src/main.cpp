@@ -1,5 +1,6 @@
 // server-ccid: a virtual CCID reader for VSCard clients. The logic lives in vscard_server.
 #include "audit_trail.h"
+#include "descriptor_budget.h"
 #include "logging.h"
 #include "server.h"
 #include "server_options.h"
@@ -39,6 +40,7 @@ int main(int argc, char* argv[])
         std::fprintf(stderr, "server-ccid: --audit %s\n", qPrintable(audit.error()));
         return 1;
     }
+    qCInfo(lcServer).noquote() << vscard::server::DescriptorBudget::raiseLimit();
     qCInfo(lcServer).noquote() << "audit trail to" << (*audit)->describe();
     vscard::server::installAuditTrail(std::move(*audit));
     vscard::server::Server server(options);

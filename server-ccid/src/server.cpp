@@ -178,6 +178,7 @@ QString Server::addDriverListener(const Endpoint& endpoint, bool adoptAny)
     if (!listener)
         return listener.error();
     driverListener_ = *listener;
+    driverListener_->setTrusted(true); // pcscd may use the descriptors kept in reserve
     connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
     qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << describeListener(*driverListener_);
     return {};

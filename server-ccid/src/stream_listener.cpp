@@ -1,27 +1,29 @@
 #include "stream_listener.h"
 
 #include <QFile>
-#include <QLocalServer>
 #include <QLocalSocket>
-#include <QTcpServer>
+#include <QSocketNotifier>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 
-#include <QSocketNotifier>
-#include <QSslSocket>
-
+#include "accept_outage.h"
 #include "audit_trail.h"
+#include "descriptor_budget.h"
 #include "logging.h"
-#include "tls_server.h"
+#include "tls_handshaker.h"
 #include "vscard/qt/tls.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace vscard::server {
@@ -92,115 +94,205 @@ StreamListener::StreamListener(Endpoint endpoint, int unixMode, QObject* parent)
 
 StreamListener::~StreamListener()
 {
-    if (local_)
-        QLocalServer::removeServer(endpoint_.path);
-    if (inheritedFd_ >= 0)
-        ::close(inheritedFd_);
+    if (fd_ < 0)
+        return;
+    delete ready_;
+    ::close(fd_);
+    if (ownsSocketFile_)
+        ::unlink(QFile::encodeName(endpoint_.path).constData());
 }
 
-QTcpServer* StreamListener::makeTcpServer()
+QString StreamListener::failure(const QString& what, int error) const
 {
-    if (endpoint_.kind != Endpoint::Kind::Tls)
-        return new QTcpServer(this);
-    auto* server = new TlsServer(tls_, kHandshakeTimeoutMs, this);
-    connect(server, &TlsServer::handshakeFailed, this,
-            [](const QString& peer, const QString& reason) {
-                qCWarning(lcServer).noquote()
-                    << "client" << peer << "refused, TLS handshake failed:" << reason;
-                qCInfo(lcAudit).noquote()
-                    << QStringLiteral("refuse %1: TLS handshake failed: %2").arg(peer, reason);
-            });
-    return server;
+    return QStringLiteral("%1: %2: %3")
+        .arg(endpoint_.toString(), what, QString::fromLocal8Bit(std::strerror(error)));
 }
 
 QString StreamListener::adopt(int fd)
 {
     adopted_ = true;
-    if (endpoint_.isNetwork()) {
-        tcp_ = makeTcpServer();
-        if (!tcp_->setSocketDescriptor(fd))
-            return QStringLiteral("%1 (inherited): %2")
-                .arg(endpoint_.toString(), tcp_->errorString());
-        connect(tcp_, &QTcpServer::pendingConnectionAvailable, this, &StreamListener::acceptTcp);
-        return {};
-    }
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
         return QStringLiteral("%1 (inherited): %2")
             .arg(endpoint_.toString(), QString::fromLocal8Bit(std::strerror(errno)));
-    inheritedFd_ = fd;
-    inheritedUnix_ = new QSocketNotifier(fd, QSocketNotifier::Read, this);
-    connect(inheritedUnix_, &QSocketNotifier::activated, this,
-            &StreamListener::acceptInheritedUnix);
+    watch(fd);
     return {};
-}
-
-void StreamListener::acceptInheritedUnix()
-{
-    for (;;) {
-        const int connection = ::accept4(inheritedFd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (connection < 0)
-            return; // EAGAIN: all taken; anything else: the next readiness tells again
-        auto* socket = new QLocalSocket(this);
-        if (!socket->setSocketDescriptor(connection)) {
-            ::close(connection);
-            delete socket;
-            continue;
-        }
-        announceLocal(socket);
-    }
 }
 
 QString StreamListener::listen()
 {
-    if (endpoint_.isNetwork()) {
-        tcp_ = makeTcpServer();
-        QHostAddress address;
-        if (!address.setAddress(endpoint_.host)) {
-            if (endpoint_.host == QLatin1String("localhost"))
-                address = QHostAddress::LocalHost;
-            else
-                return QStringLiteral("%1: \"%2\" is not an IP address")
-                    .arg(endpoint_.toString(), endpoint_.host);
-        }
-        if (!tcp_->listen(address, endpoint_.port))
-            return QStringLiteral("%1: %2").arg(endpoint_.toString(), tcp_->errorString());
-        connect(tcp_, &QTcpServer::pendingConnectionAvailable, this, &StreamListener::acceptTcp);
-        return {};
+    return endpoint_.isNetwork() ? bindTcp() : bindUnix();
+}
+
+QString StreamListener::bindTcp()
+{
+    QHostAddress host;
+    if (!host.setAddress(endpoint_.host)) {
+        if (endpoint_.host != QLatin1String("localhost"))
+            return QStringLiteral("%1: \"%2\" is not an IP address")
+                .arg(endpoint_.toString(), endpoint_.host);
+        host = QHostAddress::LocalHost;
     }
-    local_ = new QLocalServer(this);
-    QLocalServer::removeServer(endpoint_.path); // a stale socket of an earlier run
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (host.protocol() == QAbstractSocket::IPv6Protocol) {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(endpoint_.port);
+        const Q_IPV6ADDR bytes = host.toIPv6Address();
+        std::memcpy(&in6->sin6_addr, &bytes, sizeof bytes);
+        length = sizeof *in6;
+    } else {
+        auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(endpoint_.port);
+        in4->sin_addr.s_addr = htonl(host.toIPv4Address());
+        length = sizeof *in4;
+    }
+    const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return failure(QStringLiteral("socket"), errno);
+    // A restarted server binds again while its old connections linger in TIME_WAIT.
+    const int reuse = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 ||
+        ::listen(fd, SOMAXCONN) != 0) {
+        const int error = errno;
+        ::close(fd);
+        return failure(QStringLiteral("cannot listen"), error);
+    }
+    watch(fd);
+    return {};
+}
+
+QString StreamListener::bindUnix()
+{
+    const QByteArray path = QFile::encodeName(endpoint_.path);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.isEmpty() || static_cast<std::size_t>(path.size()) >= sizeof address.sun_path)
+        return QStringLiteral("%1: the path is empty or longer than %2 bytes")
+            .arg(endpoint_.toString())
+            .arg(sizeof address.sun_path - 1);
+    std::memcpy(address.sun_path, path.constData(), static_cast<std::size_t>(path.size()));
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return failure(QStringLiteral("socket"), errno);
+    ::unlink(path.constData()); // a stale socket of an earlier run
     // Create the socket with no access for others, then open it up to the requested mode, so
     // that nobody connects in between.
     const mode_t previousMask = ::umask(0077);
-    const bool listening = local_->listen(endpoint_.path);
+    const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+    const int bindError = errno;
     ::umask(previousMask);
-    if (!listening)
-        return QStringLiteral("%1: %2").arg(endpoint_.toString(), local_->errorString());
-    if (::chmod(QFile::encodeName(endpoint_.path).constData(), static_cast<mode_t>(unixMode_)) != 0)
+    if (!bound) {
+        ::close(fd);
+        return failure(QStringLiteral("cannot listen"), bindError);
+    }
+    ownsSocketFile_ = true;
+    watch(fd);
+    if (::listen(fd, SOMAXCONN) != 0)
+        return failure(QStringLiteral("cannot listen"), errno);
+    if (::chmod(path.constData(), static_cast<mode_t>(unixMode_)) != 0)
         return QStringLiteral("%1: cannot set mode %2")
             .arg(endpoint_.toString())
             .arg(unixMode_, 0, 8);
-    connect(local_, &QLocalServer::newConnection, this, &StreamListener::acceptLocal);
     return {};
+}
+
+void StreamListener::watch(int fd)
+{
+    fd_ = fd;
+    ready_ = new QSocketNotifier(fd, QSocketNotifier::Read, this);
+    connect(ready_, &QSocketNotifier::activated, this, &StreamListener::acceptReady);
+    outage_ = new AcceptOutage(
+        boundEndpoint().toString(),
+        [this] {
+            ready_->setEnabled(true);
+            acceptReady();
+        },
+        this);
+    if (endpoint_.kind == Endpoint::Kind::Tls) {
+        handshaker_ = new TlsHandshaker(tls_, kHandshakeTimeoutMs, this);
+        connect(handshaker_, &TlsHandshaker::handshakeFailed, this,
+                [](const QString& peer, const QString& reason) {
+                    qCWarning(lcServer).noquote()
+                        << "client" << peer << "refused, TLS handshake failed:" << reason;
+                    qCInfo(lcAudit).noquote()
+                        << QStringLiteral("refuse %1: TLS handshake failed: %2").arg(peer, reason);
+                });
+        connect(handshaker_, &TlsHandshaker::encrypted, this,
+                [this](QSslSocket* socket) { announceTcp(socket); });
+    }
+}
+
+void StreamListener::acceptReady()
+{
+    for (;;) {
+        const int connection = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (connection < 0) {
+            const int error = errno;
+            if (error == EINTR || error == ECONNABORTED)
+                continue;
+            if (AcceptOutage::isTemporary(error))
+                return; // EAGAIN: all taken
+            // EMFILE and the like: the connection waits in the backlog until the retry.
+            ready_->setEnabled(false);
+            outage_->acceptFailed(QString::fromLocal8Bit(std::strerror(error)));
+            return;
+        }
+        // The kernel gives the lowest free descriptor: this one's number says how many
+        // are open, before anything more is spent on the connection.
+        if (!DescriptorBudget::admits(connection, trusted_)) {
+            ::close(connection);
+            outage_->refused();
+            continue;
+        }
+        serve(connection);
+    }
+}
+
+void StreamListener::serve(int connection)
+{
+    switch (endpoint_.kind) {
+    case Endpoint::Kind::Tls: handshaker_->take(connection); return;
+    case Endpoint::Kind::Tcp: {
+        auto* socket = new QTcpSocket(this);
+        if (!socket->setSocketDescriptor(connection)) {
+            ::close(connection);
+            delete socket;
+            return;
+        }
+        announceTcp(socket);
+        return;
+    }
+    case Endpoint::Kind::Unix: {
+        auto* socket = new QLocalSocket(this);
+        if (!socket->setSocketDescriptor(connection)) {
+            ::close(connection);
+            delete socket;
+            return;
+        }
+        announceLocal(socket);
+        return;
+    }
+    }
 }
 
 Endpoint StreamListener::boundEndpoint() const
 {
     Endpoint bound = endpoint_;
-    if (tcp_)
-        bound.port = tcp_->serverPort();
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (endpoint_.isNetwork() && fd_ >= 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+        bound.port = ntohs(address.ss_family == AF_INET6
+                               ? reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port
+                               : reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
     return bound;
 }
 
-void StreamListener::acceptTcp()
-{
-    while (QTcpSocket* socket = tcp_->nextPendingConnection()) {
-        announce(socket);
-    }
-}
-
-void StreamListener::announce(QTcpSocket* socket)
+void StreamListener::announceTcp(QTcpSocket* socket)
 {
     // Every message leaves in one write; without Nagle it also leaves at once.
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
@@ -219,12 +311,6 @@ void StreamListener::announce(QTcpSocket* socket)
                           .arg(certificate.subjectDisplayName(), tls::fingerprint(certificate)));
     }
     Q_EMIT accepted(socket, peer, networkPeerIdentity(socket));
-}
-
-void StreamListener::acceptLocal()
-{
-    while (QLocalSocket* socket = local_->nextPendingConnection())
-        announceLocal(socket);
 }
 
 void StreamListener::announceLocal(QLocalSocket* socket)

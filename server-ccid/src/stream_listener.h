@@ -1,4 +1,7 @@
 // Listens on one endpoint, TCP or Unix, and hands out each accepted connection as a QIODevice.
+// It outlives descriptor exhaustion: connections are refused before the last descriptors
+// (kept for trusted peers, DescriptorBudget), and accepting that failed for want of them
+// resumes by itself (AcceptOutage), with one log line when that starts and one when it ends.
 #pragma once
 
 #include "vscard/policy/access_policy.h"
@@ -10,14 +13,14 @@
 #include <functional>
 #include <memory>
 
-class QAbstractSocket;
-class QTcpServer;
-class QTcpSocket;
-class QLocalServer;
 class QLocalSocket;
 class QSocketNotifier;
+class QTcpSocket;
 
 namespace vscard::server {
+
+class AcceptOutage;
+class TlsHandshaker;
 
 class StreamListener : public QObject {
     Q_OBJECT
@@ -29,6 +32,8 @@ public:
 
     // For a tls: endpoint, before listen() or adopt(): the server's TLS configuration.
     void setTls(const QSslConfiguration& configuration) { tls_ = configuration; }
+    // Its peers may use the descriptors kept in reserve (pcscd's driver link).
+    void setTrusted(bool trusted) { trusted_ = trusted; }
     // An empty string when listening, else why not.
     QString listen();
     // Listens on a socket the service manager bound and handed over (socket activation)
@@ -46,21 +51,26 @@ Q_SIGNALS:
     void accepted(QIODevice* socket, const QString& peer, const policy::PeerIdentity& identity);
 
 private:
-    void acceptTcp();
-    void announce(QTcpSocket* socket);
-    QTcpServer* makeTcpServer();
-    void acceptLocal();
+    QString bindTcp();
+    QString bindUnix();
+    QString failure(const QString& what, int error) const;
+    void watch(int fd);
+    void acceptReady();
+    void serve(int connection);
+    void announceTcp(QTcpSocket* socket);
     void announceLocal(QLocalSocket* socket);
-    void acceptInheritedUnix();
 
     Endpoint endpoint_;
     int unixMode_;
-    QTcpServer* tcp_ = nullptr;
-    QLocalServer* local_ = nullptr;
-    // An inherited Unix socket is served by hand: QLocalServer deletes its socket file when
-    // it closes, and that file belongs to the service manager.
-    QSocketNotifier* inheritedUnix_ = nullptr;
-    int inheritedFd_ = -1;
+    bool trusted_ = false;
+    // Every kind is accepted by hand, not by QTcpServer or QLocalServer: on EMFILE Qt 6.4's
+    // QTcpServer retries accept() in a busy loop, and QLocalServer closes itself and deletes
+    // its socket file (pcscd could never connect again).
+    int fd_ = -1;
+    QSocketNotifier* ready_ = nullptr;
+    bool ownsSocketFile_ = false; // a Unix socket we bound, not the service manager
+    AcceptOutage* outage_ = nullptr;
+    TlsHandshaker* handshaker_ = nullptr; // tls: endpoints
     bool adopted_ = false;
     QSslConfiguration tls_;
 };

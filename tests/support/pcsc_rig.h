@@ -39,6 +39,8 @@ public:
     QStringList extraServerArguments;
     // NAME=value pairs added to server-ccid's environment.
     QStringList extraServerEnvironment;
+    // server-ccid's open-file limit (soft and hard, through prlimit); 0: this process's.
+    int serverFileLimit = 0;
     // The FRIENDLYNAME of the driver's reader.conf entry: PC/SC readers are "NAME 00 0N".
     QString pcscName = QStringLiteral("vscard");
     // Benchmarks turn these down: pcscd -d and the server's --trace log every APDU.

@@ -1,30 +1,34 @@
-// A TCP server whose connections become clients only once their TLS handshake is done.
+// Turns accepted TCP connections into clients only once their TLS handshake is done.
 // QSslServer does the same but closes a connection whose first byte is not a TLS record
 // without telling anyone, and gives no word when a handshake times out; a refused client
 // must leave a log line naming it and saying why (issue 11), so this one peeks at the first
-// byte itself and reports every failure through handshakeFailed.
+// byte itself and reports every failure through handshakeFailed. It accepts nothing itself:
+// the listener does (StreamListener), and hands it each connection's descriptor.
 #pragma once
 
+#include <QObject>
 #include <QSslConfiguration>
 #include <QSslError>
-#include <QTcpServer>
 
 class QSslSocket;
 
 namespace vscard::server {
 
-class TlsServer : public QTcpServer {
+class TlsHandshaker : public QObject {
     Q_OBJECT
 
 public:
-    TlsServer(QSslConfiguration configuration, int handshakeTimeoutMs, QObject* parent = nullptr);
+    TlsHandshaker(QSslConfiguration configuration, int handshakeTimeoutMs,
+                  QObject* parent = nullptr);
+
+    // A connection just accepted; it owns the descriptor from here on.
+    void take(qintptr descriptor);
 
 Q_SIGNALS:
+    // Once per connection whose handshake succeeded: the receiver takes the socket.
+    void encrypted(QSslSocket* socket);
     // Once per refused connection: its address and port, and why, in words.
     void handshakeFailed(const QString& peer, const QString& reason);
-
-protected:
-    void incomingConnection(qintptr descriptor) override;
 
 private:
     void startHandshake(qintptr descriptor, const QString& peer);

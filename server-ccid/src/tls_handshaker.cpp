@@ -1,4 +1,4 @@
-#include "tls_server.h"
+#include "tls_handshaker.h"
 
 #include "vscard/qt/tls.h"
 
@@ -56,13 +56,14 @@ QString explain(QSslSocket* socket, QAbstractSocket::SocketError error)
 
 } // namespace
 
-TlsServer::TlsServer(QSslConfiguration configuration, int handshakeTimeoutMs, QObject* parent)
-    : QTcpServer(parent), configuration_(std::move(configuration)),
+TlsHandshaker::TlsHandshaker(QSslConfiguration configuration, int handshakeTimeoutMs,
+                             QObject* parent)
+    : QObject(parent), configuration_(std::move(configuration)),
       handshakeTimeoutMs_(handshakeTimeoutMs)
 {
 }
 
-void TlsServer::incomingConnection(qintptr descriptor)
+void TlsHandshaker::take(qintptr descriptor)
 {
     const QString peer = peerOf(descriptor);
     // Wait for the first byte without reading it: a TLS client starts with a handshake record.
@@ -92,7 +93,7 @@ void TlsServer::incomingConnection(qintptr descriptor)
     deadline->start(handshakeTimeoutMs_);
 }
 
-void TlsServer::startHandshake(qintptr descriptor, const QString& peer)
+void TlsHandshaker::startHandshake(qintptr descriptor, const QString& peer)
 {
     auto* socket = new QSslSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
@@ -112,7 +113,7 @@ void TlsServer::startHandshake(qintptr descriptor, const QString& peer)
     connect(socket, &QSslSocket::encrypted, this, [this, socket] {
         socket->disconnect(this);
         socket->setParent(nullptr); // the session that takes it owns it
-        addPendingConnection(socket);
+        Q_EMIT encrypted(socket);
     });
     QTimer::singleShot(handshakeTimeoutMs_, socket, [this, socket, peer] {
         if (!socket->isEncrypted())
@@ -122,7 +123,7 @@ void TlsServer::startHandshake(qintptr descriptor, const QString& peer)
     socket->startServerEncryption();
 }
 
-void TlsServer::refuse(QSslSocket* socket, const QString& peer, const QString& reason)
+void TlsHandshaker::refuse(QSslSocket* socket, const QString& peer, const QString& reason)
 {
     // OpenSSL may report one failure through several signals: one line per connection.
     if (socket->property("vscardRefused").toBool())
