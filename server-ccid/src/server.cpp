@@ -195,7 +195,7 @@ QString Server::addUsbipListener(const Endpoint& endpoint, bool adoptAny)
     auto listener = openListener(endpoint, adoptAny);
     if (!listener)
         return listener.error();
-    connect(*listener, &StreamListener::accepted, usbipExport_, &UsbipExport::accept);
+    connect(*listener, &StreamListener::accepted, this, &Server::acceptUsbip);
     usbipListeners_.append(*listener);
     qCInfo(lcUsbip).noquote() << "exporting the readers over USB/IP on"
                               << describeListener(**listener);
@@ -360,18 +360,9 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
 {
     ClientAuthorization authorization;
     authorization.identity = QString::fromStdString(identity.describe());
-    if (clients_ >= options_.maxClients) {
-        refuseClient(socket, peer, authorization.identity,
-                     QStringLiteral("%1 clients are connected, the most --max-clients allows")
-                         .arg(clients_));
-        return;
-    }
     const QString key = QString::fromStdString(identity.key());
-    if (connectionsOf_.value(key) >= options_.clientConnections) {
-        refuseClient(socket, peer, authorization.identity,
-                     QStringLiteral("it has %1 connections open, the most --client-connections "
-                                    "allows")
-                         .arg(connectionsOf_.value(key)));
+    if (const auto full = clients_.refusal(key, options_.maxClients, options_.clientConnections)) {
+        refuseClient(socket, peer, authorization.identity, *full);
         return;
     }
     if (policy_) {
@@ -401,17 +392,11 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
         }
         authorization.ruleReaders = readers;
     }
-    ++clients_;
-    ++connectionsOf_[key];
     auto* session = new ClientSession(socket, peer, std::move(authorization), registry_,
                                       options_.clientLimits, this);
+    clients_.hold(key, session, this);
     onSocketClosed(socket, session, [session] { session->onDisconnected(); });
     connect(session, &ClientSession::finished, session, &QObject::deleteLater);
-    connect(session, &QObject::destroyed, this, [this, key] {
-        --clients_;
-        if (--connectionsOf_[key] <= 0)
-            connectionsOf_.remove(key);
-    });
 }
 
 void Server::refuseClient(QIODevice* socket, const QString& peer, const QString& identity,
@@ -420,6 +405,39 @@ void Server::refuseClient(QIODevice* socket, const QString& peer, const QString&
     qCWarning(lcServer).noquote() << "client" << peer << "(" + identity + ")"
                                   << "refused:" << reason;
     qCInfo(lcAudit).noquote() << QStringLiteral("refuse %1 %2: %3").arg(peer, identity, reason);
+    abortSocket(socket);
+    socket->deleteLater();
+}
+
+void Server::acceptUsbip(QIODevice* socket, const QString& peer,
+                         const policy::PeerIdentity& identity)
+{
+    // USB/IP has no authentication: the address is all a peer is, and all a rule can see.
+    const QString key = QString::fromStdString(identity.key());
+    if (const auto full = importers_.refusal(key, options_.usbipMaxConnections,
+                                             options_.usbipAddressConnections)) {
+        refuseUsbip(socket, peer, *full);
+        return;
+    }
+    if (policy_) {
+        const policy::Decision decision = policy_->decide(identity);
+        if (!decision.allowed) {
+            refuseUsbip(socket, peer,
+                        decision.line ? QStringLiteral("denied by the policy rule at %1:%2")
+                                            .arg(*options_.policyFile)
+                                            .arg(decision.line)
+                                      : QStringLiteral("no rule of the policy %1 admits it")
+                                            .arg(*options_.policyFile));
+            return;
+        }
+    }
+    importers_.hold(key, usbipExport_->accept(socket, peer), this);
+}
+
+void Server::refuseUsbip(QIODevice* socket, const QString& peer, const QString& reason)
+{
+    qCWarning(lcUsbip).noquote() << "USB/IP connection" << peer << "refused:" << reason;
+    qCInfo(lcAudit).noquote() << QStringLiteral("refuse %1 (USB/IP): %2").arg(peer, reason);
     abortSocket(socket);
     socket->deleteLater();
 }

@@ -1,6 +1,7 @@
 // server-ccid put together: VSCard listeners, the reader registry, the pcscd driver link.
 #pragma once
 
+#include "connection_quota.h"
 #include "reader_registry.h"
 #include "server_options.h"
 #include "vscard/ccid/usbmon_capture.h"
@@ -57,6 +58,9 @@ private:
     void refuseClient(QIODevice* socket, const QString& peer, const QString& identity,
                       const QString& reason);
     void acceptDriver(QIODevice* socket, const QString& peer);
+    void acceptUsbip(QIODevice* socket, const QString& peer, const policy::PeerIdentity& identity);
+    // Refuses a USB/IP connection before anything it sent is read.
+    void refuseUsbip(QIODevice* socket, const QString& peer, const QString& reason);
 
     ServerOptions options_;
     ReaderRegistry registry_;
@@ -68,8 +72,11 @@ private:
     QList<service::InheritedSocket> inherited_;
     std::optional<QSslConfiguration> tls_;       // made on the first tls: endpoint
     std::optional<policy::AccessPolicy> policy_; // --policy
-    int clients_ = 0;                            // VSCard connections open now
-    QHash<QString, int> connectionsOf_;          // open connections per identity key
+    ConnectionQuota clients_{QStringLiteral("connections"), QStringLiteral("max-clients"),
+                             QStringLiteral("client-connections")};
+    ConnectionQuota importers_{QStringLiteral("USB/IP connections"),
+                               QStringLiteral("usbip-max-connections"),
+                               QStringLiteral("usbip-address-connections")};
     // Readers per identity and rule, shared by that identity's connections (readers=).
     QHash<QString, std::weak_ptr<int>> ruleReaders_;
 };

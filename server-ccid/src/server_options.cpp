@@ -152,6 +152,16 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "at once, so that no one takes all of --max-clients; more are refused at connect. "
         "Default: 16.",
         "N", "16");
+    const QCommandLineOption usbipMaxConnectionsOption(
+        "usbip-max-connections",
+        "USB/IP connections (importers, and peers listing or about to) open at once; more "
+        "are refused at connect. Default: 16.",
+        "N", "16");
+    const QCommandLineOption usbipAddressConnectionsOption(
+        "usbip-address-connections",
+        "USB/IP connections one address may have open at once (USB/IP has no authentication: "
+        "the address is the only identity); more are refused at connect. Default: 4.",
+        "N", "4");
     const QCommandLineOption clientReadersOption(
         "client-readers",
         "Readers one client may add; a policy rule's readers= may lower it. Default: "
@@ -190,22 +200,40 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "print-reader-conf",
         "Print the pcscd reader.conf entry for the driver and these options (--pcsc-socket, "
         "--pcsc-name, --max-readers) and exit.");
-    const QList<QCommandLineOption> options{helpOption,           versionOption,
-                                            listenOption,         socketModeOption,
-                                            maxReadersOption,     pcscSocketOption,
-                                            pcscNameOption,       serialLinkOption,
-                                            usbipOption,          usbIdOption,
-                                            cardOption,           stateDirOption,
-                                            pinTriesOption,       traceOption,
-                                            pcapOption,           tlsCertOption,
-                                            tlsKeyOption,         tlsClientCaOption,
-                                            tlsAnonymousOption,   tlsMinVersionOption,
-                                            policyOption,         auditOption,
-                                            maxClientsOption,     clientConnectionsOption,
-                                            clientReadersOption,  clientMessageSizeOption,
-                                            clientBacklogOption,  clientRateOption,
-                                            clientIdleOption,     traceSecretsOption,
-                                            configOption,         listOption,
+    const QList<QCommandLineOption> options{helpOption,
+                                            versionOption,
+                                            listenOption,
+                                            socketModeOption,
+                                            maxReadersOption,
+                                            pcscSocketOption,
+                                            pcscNameOption,
+                                            serialLinkOption,
+                                            usbipOption,
+                                            usbIdOption,
+                                            cardOption,
+                                            stateDirOption,
+                                            pinTriesOption,
+                                            traceOption,
+                                            pcapOption,
+                                            tlsCertOption,
+                                            tlsKeyOption,
+                                            tlsClientCaOption,
+                                            tlsAnonymousOption,
+                                            tlsMinVersionOption,
+                                            policyOption,
+                                            auditOption,
+                                            maxClientsOption,
+                                            clientConnectionsOption,
+                                            usbipMaxConnectionsOption,
+                                            usbipAddressConnectionsOption,
+                                            clientReadersOption,
+                                            clientMessageSizeOption,
+                                            clientBacklogOption,
+                                            clientRateOption,
+                                            clientIdleOption,
+                                            traceSecretsOption,
+                                            configOption,
+                                            listOption,
                                             printReaderConfOption};
     parser.addOptions(options);
     return options;
@@ -337,6 +365,9 @@ CommandLine parseCommandLine(const QStringList& arguments)
         {"pin-tries", 1, 15, [&](qint64 n) { options.pinTries = unsigned(n); }},
         {"max-clients", 1, 4096, [&](qint64 n) { options.maxClients = int(n); }},
         {"client-connections", 1, 4096, [&](qint64 n) { options.clientConnections = int(n); }},
+        {"usbip-max-connections", 1, 4096, [&](qint64 n) { options.usbipMaxConnections = int(n); }},
+        {"usbip-address-connections", 1, 4096,
+         [&](qint64 n) { options.usbipAddressConnections = int(n); }},
         {"client-readers", 0, 256, [&](qint64 n) { options.clientLimits.readers = int(n); }},
         {"client-message-size", 300, qint64(kDefaultMaxPayload),
          [&](qint64 n) { options.clientLimits.messageSize = std::size_t(n); }},

@@ -48,7 +48,9 @@ struct ServerOptions {
     QString audit = QStringLiteral("auto");
     ClientLimits clientLimits;
     int maxClients = 64;
-    int clientConnections = 16; // per identity (--client-connections)
+    int clientConnections = 16;      // per identity (--client-connections)
+    int usbipMaxConnections = 16;    // --usbip-max-connections
+    int usbipAddressConnections = 4; // per address (--usbip-address-connections)
     bool traceSecrets = false;
     bool list = false;
     bool printReaderConf = false;      // --print-reader-conf

@@ -1,5 +1,6 @@
 #include "usbip_export.h"
 
+#include "audit_trail.h"
 #include "logging.h"
 #include "stream_listener.h"
 #include "vscard/qt/socket_reader.h"
@@ -14,6 +15,7 @@ namespace {
 
 constexpr std::uint32_t kBusNumber = 1;
 constexpr int kPulseMilliseconds = 1000;
+constexpr int kFirstRequestMilliseconds = 10000; // as a VSCard client's first message
 
 } // namespace
 
@@ -22,10 +24,11 @@ UsbipExport::UsbipExport(ReaderRegistry& registry, ccid::UsbIdentity identity, Q
 {
 }
 
-void UsbipExport::accept(QIODevice* socket, const QString& peer)
+QObject* UsbipExport::accept(QIODevice* socket, const QString& peer)
 {
     auto* connection = new UsbipConnection(socket, peer, *this, this);
     connect(connection, &UsbipConnection::finished, connection, &QObject::deleteLater);
+    return connection;
 }
 
 std::string UsbipExport::busId(int index)
@@ -106,6 +109,13 @@ UsbipConnection::UsbipConnection(QIODevice* socket, QString peer, UsbipExport& e
         if (device_)
             device_->ccid().pulse();
     });
+    firstRequest_.setSingleShot(true);
+    firstRequest_.setTimerType(Qt::PreciseTimer); // a deadline, not a pulse
+    connect(&firstRequest_, &QTimer::timeout, this, [this] {
+        drop(QStringLiteral("it sent no complete request within %1 s")
+                 .arg(kFirstRequestMilliseconds / 1000));
+    });
+    firstRequest_.start(kFirstRequestMilliseconds);
     qCDebug(lcUsbip).noquote() << "USB/IP connection from" << peer_;
     // Data that came with the connection is read once the receiver is wired up.
     QMetaObject::invokeMethod(this, &UsbipConnection::onReadyRead, Qt::QueuedConnection);
@@ -144,10 +154,13 @@ void UsbipConnection::onDisconnected() noexcept
 
 void UsbipConnection::handle(const usbip::ServerDecoder::Item& item)
 {
+    firstRequest_.stop();
     if (std::holds_alternative<usbip::DevlistRequest>(item)) {
         const auto devices = export_.exportable();
         qCInfo(lcUsbip).noquote() << "device list for" << peer_ << ":" << devices.size()
                                   << "reader(s)";
+        qCInfo(lcAudit).noquote()
+            << QStringLiteral("usbip-list %1: %2 readers").arg(peer_).arg(devices.size());
         write(usbip::encodeDevlistReply(devices));
         finish(true);
     } else if (const auto* request = std::get_if<usbip::ImportRequest>(&item)) {
@@ -167,6 +180,8 @@ void UsbipConnection::import(const std::string& busId)
     if (!index || !export_.registry().reader(*index)) {
         qCWarning(lcUsbip).noquote()
             << peer_ << "asked to import" << name << ", which is no reader here: refused";
+        qCInfo(lcAudit).noquote()
+            << QStringLiteral("refuse %1 (USB/IP): import of %2, no such reader").arg(peer_, name);
         write(usbip::encodeImportReply(std::nullopt));
         finish(true);
         return;
@@ -174,6 +189,9 @@ void UsbipConnection::import(const std::string& busId)
     if (!export_.claim(*index, this)) {
         qCWarning(lcUsbip).noquote()
             << peer_ << "asked to import" << name << ", which another importer holds: refused";
+        qCInfo(lcAudit).noquote()
+            << QStringLiteral("refuse %1 (USB/IP): import of %2, held by another importer")
+                   .arg(peer_, name);
         write(usbip::encodeImportReply(std::nullopt));
         finish(true);
         return;
@@ -200,6 +218,8 @@ void UsbipConnection::import(const std::string& busId)
     const ReaderEntry* entry = export_.registry().reader(*index);
     qCInfo(lcUsbip).noquote() << "reader" << QLatin1Char('"') + entry->name + QLatin1Char('"')
                               << "imported as" << name << "by" << peer_;
+    qCInfo(lcAudit).noquote()
+        << QStringLiteral("usbip-import %1: %2 \"%3\"").arg(peer_, name, entry->name);
     cardInserted(*index);
 }
 
@@ -257,10 +277,14 @@ void UsbipConnection::finish(bool graceful)
     if (stopped_)
         return;
     stopped_ = true;
+    qCDebug(lcUsbip).noquote() << "USB/IP connection" << peer_ << "ended";
     pulseTimer_.stop();
     if (device_ && imported_)
         device_->ccid().removeCard(0); // nothing it started answers into a closed socket
     if (imported_) {
+        qCInfo(lcAudit).noquote() << QStringLiteral("usbip-detach %1: %2")
+                                         .arg(peer_, QString::fromStdString(
+                                                         UsbipExport::busId(*imported_)));
         export_.release(*imported_, this);
         imported_.reset();
     }

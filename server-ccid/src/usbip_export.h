@@ -1,6 +1,9 @@
 // server-ccid's USB/IP export: every reader of the registry is a USB CCID device that a USB/IP
 // importer (Linux's `usbip attach` with vhci-hcd, usbip-win) can attach, one importer per
 // reader at a time. Bus IDs follow the registry: the reader at index N is "1-(N+1)".
+// USB/IP has no authentication: whoever reaches the port can list and import every reader.
+// What guards it is the listening address, --policy rules by address, the connection caps
+// (Server), the first-request deadline, and, across machines, an authenticated tunnel.
 #pragma once
 
 #include "reader_registry.h"
@@ -27,8 +30,9 @@ public:
     // string, its bus ID the serial number.
     UsbipExport(ReaderRegistry& registry, ccid::UsbIdentity identity, QObject* parent = nullptr);
 
-    // Takes ownership of the socket.
-    void accept(QIODevice* socket, const QString& peer);
+    // Takes ownership of the socket; the connection it serves lives until the importer
+    // leaves (or is dropped).
+    QObject* accept(QIODevice* socket, const QString& peer);
 
     static std::string busId(int index);
     static std::optional<int> indexOfBusId(const std::string& busId);
@@ -86,6 +90,9 @@ private:
     std::unique_ptr<ccid::UsbCcidDevice> device_;
     ccid::SecretTracker secrets_{ccid::ExchangeLevel::Apdu}; // what traces mask
     QTimer pulseTimer_;
+    // A peer must send a whole request (list or import) this soon after connecting, as a
+    // VSCard client must send its Init: a connection that says nothing holds no place.
+    QTimer firstRequest_;
     bool stopped_ = false;
 };
 

@@ -110,12 +110,16 @@ void TestListenerExhaustion::initTestCase()
     rig_ = std::make_unique<vscard::test::PcscRig>(1);
     rig_->serverFileLimit = kFileLimit;
     rig_->serverTrace.clear();
-    // One address is the whole attack here: the per-address cap must not be what saves us.
+    // One address is the whole attack here: the connection caps must not be what saves us.
     rig_->extraServerArguments << "--listen"
                                << "tcp:127.0.0.1:0"
                                << "--usbip"
                                << "tcp:127.0.0.1:0"
                                << "--client-connections"
+                               << "1000"
+                               << "--usbip-max-connections"
+                               << "1000"
+                               << "--usbip-address-connections"
                                << "1000";
     QVERIFY2(rig_->startServer(), qPrintable(rig_->error()));
     static const QRegularExpression tcp("accepting VSCard clients on tcp:127.0.0.1:(\\d+)");
