@@ -72,6 +72,9 @@ ClientSession::ClientSession(QIODevice* socket, QString peer, ClientAuthorizatio
     });
     if (limits_.firstMessageSeconds > 0)
         idleTimer_.start(limits_.firstMessageSeconds * 1000);
+    answerWatch_.setInterval(1000);
+    connect(&answerWatch_, &QTimer::timeout, this, &ClientSession::checkAnswers);
+    answerWatch_.start();
     connect(socket, &QIODevice::readyRead, this, &ClientSession::onReadyRead);
     qCInfo(lcServer).noquote() << "client" << peer_ << "connected";
     // Client-chosen text (names, certificate subjects) goes through one arg() call, so that a
@@ -180,6 +183,7 @@ void ClientSession::release()
     released_ = true;
     resumeTimer_.stop();
     idleTimer_.stop();
+    answerWatch_.stop();
     for (const auto& [readerId, index] : readers_) {
         qCInfo(lcAudit).noquote()
             << QStringLiteral("reader-remove %1 slot %2 (disconnected)").arg(peer_).arg(index);
@@ -435,10 +439,46 @@ void ClientSession::toCard(const Message& message)
             card->onClientError(*code);
         return;
     }
+    if (message.type == MessageType::Apdu && card->commandInFlight() &&
+        message.payload.size() < 2) {
+        // An answer without its status word is no answer: the application gets an error,
+        // not "success" with nothing in it.
+        const QString why = QStringLiteral("reader %1 answered an APDU with %2 byte(s), no "
+                                           "status word")
+                                .arg(message.readerId)
+                                .arg(message.payload.size());
+        qCWarning(lcServer).noquote()
+            << "client" << peer_ << ":" << why << "- the application gets an error";
+        card->onMalformedResponse(why.toStdString());
+        return;
+    }
     if (message.type == MessageType::Apdu)
         if (const Bytes* command = card->commandInFlight())
             auditVerify(*index, entry->name, peer_, *command, message.payload);
     card->onResponse(message.type, message.payload);
+}
+
+void ClientSession::checkAnswers()
+{
+    if (limits_.answerSeconds <= 0)
+        return;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& [readerId, weak] : cards_) {
+        const std::shared_ptr<RemoteCard> card = weak.lock();
+        const auto waited = card ? card->waiting(now) : std::nullopt;
+        if (!waited || *waited < std::chrono::seconds(limits_.answerSeconds))
+            continue;
+        const auto index = registryIndex(readerId);
+        const ReaderEntry* entry = index ? registry_.reader(*index) : nullptr;
+        drop(QStringLiteral("reader %1 (\"%2\") left its %3 unanswered for %4 s "
+                            "(--card-answer-timeout); the application gets an error")
+                 .arg(readerId)
+                 .arg(entry ? entry->name : QString(),
+                      QString::fromLatin1(card->operationInFlight().data(),
+                                          static_cast<qsizetype>(card->operationInFlight().size())))
+                 .arg(limits_.answerSeconds));
+        return;
+    }
 }
 
 } // namespace vscard::server

@@ -74,6 +74,10 @@ private:
     std::optional<std::pair<QString, ErrorCode>> readerRefusal(const QString& name) const;
     // "the policy rule at FILE:LINE" that admitted this client, for refusals it decides.
     QString ruleName() const;
+    // Drops the client when one of its cards has kept an operation waiting longer than
+    // --card-answer-timeout: VSCard answers carry no sequence number, so a late answer
+    // could only be taken for the next command's.
+    void checkAnswers();
 
     QPointer<QIODevice> socket_;
     QString peer_;
@@ -84,6 +88,7 @@ private:
     std::optional<TokenBucket> rate_; // --client-rate
     QTimer resumeTimer_;              // reading paused by the rate
     QTimer idleTimer_;                // --client-idle, and the first message's deadline
+    QTimer answerWatch_;              // --card-answer-timeout, checked every second
     bool receivedMessage_ = false;
     bool rateWarned_ = false;
     trace::SecretResponses secrets_; // which answers traces must mask

@@ -43,6 +43,7 @@ void RemoteCard::sendNext()
         return;
     inFlight_ = std::move(queue_.front());
     queue_.pop_front();
+    inFlight_->sentAt = std::chrono::steady_clock::now();
     sender_->sendToCardSide(inFlight_->request, readerId_, inFlight_->payload);
 }
 
@@ -72,6 +73,12 @@ void RemoteCard::onClientError(std::uint32_t code)
         return;
     complete(fail("the client answered " + std::string(messageTypeName(inFlight_->request)) +
                   " with Error " + std::to_string(code)));
+}
+
+void RemoteCard::onMalformedResponse(const std::string& why)
+{
+    if (inFlight_)
+        complete(fail(why));
 }
 
 void RemoteCard::detach()

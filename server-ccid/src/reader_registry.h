@@ -8,6 +8,7 @@
 #include <QObject>
 #include <QString>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -46,6 +47,22 @@ public:
     // What the client sent back for the operation in flight.
     void onResponse(MessageType type, const Bytes& payload);
     void onClientError(std::uint32_t code);
+    // The client's answer to the operation in flight cannot be one (an APDU response without
+    // a status word): the operation fails with `why`.
+    void onMalformedResponse(const std::string& why);
+    // How long the operation in flight has waited for the client's answer; nullopt if none.
+    std::optional<std::chrono::milliseconds>
+    waiting(std::chrono::steady_clock::time_point now) const
+    {
+        if (!inFlight_)
+            return std::nullopt;
+        return std::chrono::duration_cast<std::chrono::milliseconds>(now - inFlight_->sentAt);
+    }
+    // "APDU" or "PowerRequest": what is in flight, for log lines.
+    std::string_view operationInFlight() const
+    {
+        return inFlight_ ? messageTypeName(inFlight_->request) : std::string_view();
+    }
     // The card is gone: nothing more is sent, nothing queued is answered.
     void detach() override;
     bool hasOperationInFlight() const override { return inFlight_.has_value(); }
@@ -61,6 +78,7 @@ private:
         MessageType response; // Apdu or PowerResponse
         Bytes payload;
         Completion done;
+        std::chrono::steady_clock::time_point sentAt{};
     };
     void enqueue(Operation operation);
     void sendNext();

@@ -295,8 +295,9 @@ void Server::reload(const ServerOptions& next)
     const ClientLimits& a = next.clientLimits;
     const ClientLimits& b = options_.clientLimits;
     differs(a.readers != b.readers || a.messageSize != b.messageSize || a.backlog != b.backlog ||
-                a.messagesPerSecond != b.messagesPerSecond || a.idleSeconds != b.idleSeconds,
-            "client-*");
+                a.messagesPerSecond != b.messagesPerSecond || a.idleSeconds != b.idleSeconds ||
+                a.answerSeconds != b.answerSeconds,
+            "client-*, card-answer-timeout");
     if (!waiting.isEmpty())
         qCWarning(lcServer).noquote()
             << "reload: changed but applied only at the next start:" << waiting.join(", ");

@@ -188,6 +188,13 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "Drop a client that sends nothing for SECONDS. 0: never. A client that has not sent a "
         "complete first message within 10 s is always dropped. Default: 0.",
         "SECONDS", "0");
+    const QCommandLineOption cardAnswerTimeoutOption(
+        "card-answer-timeout",
+        "Seconds a VSCard client's card may take to answer an APDU or a power request "
+        "(generous: a card may take tens of seconds to generate a key); then the application "
+        "gets an error and the client is dropped, as VSCard has no way to match a late "
+        "answer. 0: wait for ever. Default: 120.",
+        "SECONDS", "120");
     const QCommandLineOption traceSecretsOption = vscard::traceSecretsOption();
     const QCommandLineOption configOption(
         "config",
@@ -231,6 +238,7 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
                                             clientBacklogOption,
                                             clientRateOption,
                                             clientIdleOption,
+                                            cardAnswerTimeoutOption,
                                             traceSecretsOption,
                                             configOption,
                                             listOption,
@@ -377,6 +385,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
          [&](qint64 n) { options.clientLimits.messagesPerSecond = int(n); }},
         // Milliseconds of it must fit an int: 24 days at most.
         {"client-idle", 0, 2000000, [&](qint64 n) { options.clientLimits.idleSeconds = int(n); }},
+        {"card-answer-timeout", 0, 86400,
+         [&](qint64 n) { options.clientLimits.answerSeconds = int(n); }},
     };
     for (const auto& number : numbers) {
         const qint64 value = parser.value(number.name).toLongLong(&ok);

@@ -22,6 +22,7 @@ struct ClientLimits {
     int messagesPerSecond = 2000;                 // 0: no limit; beyond, reading pauses
     int idleSeconds = 0;                          // 0: never idle out
     int firstMessageSeconds = 10;                 // to send a first complete message
+    int answerSeconds = 120;                      // for a card to answer (0: no limit)
 };
 
 struct ServerOptions {

@@ -25,8 +25,10 @@ int main(int argc, char* argv[])
     const QCommandLineOption powerOption("power", "Announce card power and reset.");
     const QCommandLineOption delayOption("delay-ms", "Answer APDUs after N ms.", "N", "0");
     const QCommandLineOption quietOption("quiet", "No stdout line per APDU.");
-    parser.addOptions(
-        {connectOption, readerOption, extendedOption, powerOption, delayOption, quietOption});
+    const QCommandLineOption answerBytesOption(
+        "answer-bytes", "Cut every APDU answer to N bytes (a broken card side).", "N", "-1");
+    parser.addOptions({connectOption, readerOption, extendedOption, powerOption, delayOption,
+                       quietOption, answerBytesOption});
     parser.process(app);
 
     vscard::test::ScriptedCardOptions options;
@@ -53,6 +55,7 @@ int main(int argc, char* argv[])
     if (parser.isSet(powerOption))
         options.capabilities |= vscard::capability::CardPower;
     options.answerDelayMs = parser.value(delayOption).toInt();
+    options.answerBytes = parser.value(answerBytesOption).toInt();
     options.reportApdus = !parser.isSet(quietOption);
 
     vscard::test::ScriptedCardClient client(options);

@@ -152,7 +152,10 @@ void ScriptedCardClient::answerApdu(std::uint32_t readerId, Bytes command)
     const auto found = readerIndexById_.find(readerId);
     if (found == readerIndexById_.end() || !cards_.count(found->second))
         return;
-    send(MessageType::Apdu, readerId, cards_[found->second].respond(command));
+    Bytes answer = cards_[found->second].respond(command);
+    if (options_.answerBytes >= 0 && answer.size() > static_cast<std::size_t>(options_.answerBytes))
+        answer.resize(static_cast<std::size_t>(options_.answerBytes));
+    send(MessageType::Apdu, readerId, answer);
 }
 
 void ScriptedCardClient::insert(std::size_t index)

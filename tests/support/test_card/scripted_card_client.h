@@ -27,6 +27,8 @@ struct ScriptedCardOptions {
     std::vector<ScriptedReader> readers;
     std::uint32_t capabilities = 0; // Init capability word 0
     int answerDelayMs = 0;
+    // A broken card side for tests: answers cut to this many bytes (-1: whole answers).
+    int answerBytes = -1;
     // One stdout line per APDU, which tests wait for; a benchmark that never reads them says no.
     bool reportApdus = true;
 };
