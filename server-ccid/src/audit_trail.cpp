@@ -1,5 +1,6 @@
 #include "audit_trail.h"
 
+#include "display_text.h"
 #include "token_bucket.h"
 
 #include <QDateTime>
@@ -147,15 +148,7 @@ QMutex handlerMutex;
 // not start a line of its own, which would read as an event of ours.
 QString oneLine(const QString& message)
 {
-    QString line;
-    line.reserve(message.size());
-    for (const QChar c : message) {
-        if (c.unicode() < 0x20 || c.unicode() == 0x7F)
-            line += QStringLiteral("\\x%1").arg(c.unicode(), 2, 16, QLatin1Char('0'));
-        else
-            line += c;
-    }
-    return line;
+    return escapeControls(message);
 }
 
 void handleMessage(QtMsgType type, const QMessageLogContext& context, const QString& message)

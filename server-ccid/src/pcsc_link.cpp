@@ -1,5 +1,6 @@
 #include "pcsc_link.h"
 
+#include "audit_trail.h"
 #include "logging.h"
 #include "stream_listener.h"
 #include "vscard/qt/socket_reader.h"
@@ -19,10 +20,12 @@ constexpr int kPulseMilliseconds = 1000;
 
 } // namespace
 
-PcscLinkConnection::PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry,
-                                       ccid::UsbmonCapture* capture, QObject* parent)
-    : QObject(parent), socket_(socket), peer_(std::move(peer)), registry_(registry),
-      capture_(capture)
+PcscLinkConnection::PcscLinkConnection(QIODevice* socket, QString peer,
+                                       policy::PeerIdentity identity, DriverLinkGate& gate,
+                                       ReaderRegistry& registry, ccid::UsbmonCapture* capture,
+                                       QObject* parent)
+    : QObject(parent), socket_(socket), peer_(std::move(peer)), identity_(std::move(identity)),
+      gate_(gate), registry_(registry), capture_(capture)
 {
     socket->setParent(this);
     connect(socket, &QIODevice::readyRead, this, &PcscLinkConnection::onReadyRead);
@@ -35,7 +38,10 @@ PcscLinkConnection::PcscLinkConnection(QIODevice* socket, QString peer, ReaderRe
     });
 }
 
-PcscLinkConnection::~PcscLinkConnection() = default;
+PcscLinkConnection::~PcscLinkConnection()
+{
+    gate_.release(this);
+}
 
 void PcscLinkConnection::onReadyRead() noexcept
 {
@@ -58,6 +64,7 @@ void PcscLinkConnection::onDisconnected() noexcept
     }
     closed_ = true;
     pulseTimer_.stop();
+    gate_.release(this);
     Q_EMIT finished();
 }
 
@@ -67,6 +74,7 @@ void PcscLinkConnection::close(const QString& reason)
                                 << "- connection dropped";
     closed_ = true;
     pulseTimer_.stop();
+    gate_.release(this);
     if (socket_)
         abortSocket(socket_.data());
     Q_EMIT finished();
@@ -86,6 +94,15 @@ void PcscLinkConnection::handle(const link::Frame& frame)
                       .arg(greeting->version)
                       .arg(link::kLinkVersion));
             return;
+        }
+        if (!device_) {
+            if (const auto refusal = gate_.claim(identity_, this)) {
+                const QString who = QString::fromStdString(identity_.describe());
+                qCInfo(lcAudit).noquote()
+                    << QStringLiteral("refuse %1 %2 (driver link): %3").arg(peer_, who, *refusal);
+                close(QStringLiteral("%1 refused: %2").arg(who, *refusal));
+                return;
+            }
         }
         startDevice(std::min(greeting->slotCount, kMaxDriverSlots));
         return;

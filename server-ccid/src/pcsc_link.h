@@ -2,6 +2,7 @@
 // slots mirroring the registry's readers. Also answers --list requests on the same socket.
 #pragma once
 
+#include "driver_link_gate.h"
 #include "reader_registry.h"
 #include "vscard/ccid/link_wire.h"
 #include "vscard/ccid/secret_tracker.h"
@@ -21,8 +22,10 @@ class PcscLinkConnection : public QObject {
 
 public:
     // Takes ownership of the socket.
-    PcscLinkConnection(QIODevice* socket, QString peer, ReaderRegistry& registry,
-                       ccid::UsbmonCapture* capture, QObject* parent = nullptr);
+    // A driver link needs `gate`'s admission (at its Hello); --list requests do not.
+    PcscLinkConnection(QIODevice* socket, QString peer, policy::PeerIdentity identity,
+                       DriverLinkGate& gate, ReaderRegistry& registry, ccid::UsbmonCapture* capture,
+                       QObject* parent = nullptr);
     ~PcscLinkConnection() override;
 
 public Q_SLOTS:
@@ -45,6 +48,8 @@ private:
 
     QPointer<QIODevice> socket_;
     QString peer_;
+    policy::PeerIdentity identity_;
+    DriverLinkGate& gate_;
     ReaderRegistry& registry_;
     link::FrameDecoder decoder_;
     std::unique_ptr<ccid::CcidDevice> device_;

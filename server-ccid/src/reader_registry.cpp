@@ -1,5 +1,6 @@
 #include "reader_registry.h"
 
+#include "display_text.h"
 #include "logging.h"
 #include "vscard/trace.h"
 
@@ -167,11 +168,13 @@ QStringList ReaderRegistry::describe() const
                                       : QStringLiteral("no PC/SC slot");
         const QString card = entry->card ? QString::fromStdString("card " + trace::hex(entry->atr))
                                          : QStringLiteral("no card");
-        lines << QStringLiteral("slot %1: %2 <- reader \"%3\" (id %4) of %5, %6")
+        // Names and owners are the clients' text: quoted and escaped, so that a name with a
+        // newline cannot add lines of its own to --list.
+        lines << QStringLiteral("slot %1: %2 <- reader %3 (id %4) of %5, %6")
                      .arg(i)
-                     .arg(slot, entry->name)
+                     .arg(slot, quoted(entry->name))
                      .arg(entry->clientReaderId)
-                     .arg(entry->owner, card);
+                     .arg(escapeControls(entry->owner), card);
     }
     return lines;
 }

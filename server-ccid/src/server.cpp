@@ -2,6 +2,7 @@
 
 #include "audit_trail.h"
 #include "client_session.h"
+#include "display_text.h"
 #include "emulated_card.h"
 #include "hardware_mirror.h"
 #include "logging.h"
@@ -169,6 +170,13 @@ QString Server::addClientListener(const Endpoint& endpoint, bool adoptAny)
     connect(*listener, &StreamListener::accepted, this, &Server::acceptClient);
     clientListeners_.append(*listener);
     qCInfo(lcServer).noquote() << "accepting VSCard clients on" << describeListener(**listener);
+    if (endpoint.kind == Endpoint::Kind::Tcp && !(*listener)->loopbackOnly())
+        qCWarning(lcServer).noquote()
+            << (*listener)->boundEndpoint().toString()
+            << "is reachable from other machines and carries VSCard in plaintext: anyone who "
+               "reaches it can add readers (their address is all --policy can tell them by) "
+               "and anyone on the path sees every APDU, PINs included. Prefer tls: with "
+               "--tls-client-ca, or a loopback listener behind an SSH tunnel.";
     return {};
 }
 
@@ -180,7 +188,8 @@ QString Server::addDriverListener(const Endpoint& endpoint, bool adoptAny)
     driverListener_ = *listener;
     driverListener_->setTrusted(true); // pcscd may use the descriptors kept in reserve
     connect(driverListener_, &StreamListener::accepted, this, &Server::acceptDriver);
-    qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << describeListener(*driverListener_);
+    qCInfo(lcPcsc).noquote() << "serving the pcscd driver on" << describeListener(*driverListener_)
+                             << "to" << driverGate_.describeUsers();
     return {};
 }
 
@@ -199,6 +208,12 @@ QString Server::addUsbipListener(const Endpoint& endpoint, bool adoptAny)
     usbipListeners_.append(*listener);
     qCInfo(lcUsbip).noquote() << "exporting the readers over USB/IP on"
                               << describeListener(**listener);
+    if (!(*listener)->loopbackOnly())
+        qCWarning(lcUsbip).noquote()
+            << (*listener)->boundEndpoint().toString()
+            << "is reachable from other machines: USB/IP has no authentication, so anyone who "
+               "reaches it can attach the readers (their address is all --policy can tell them "
+               "by) and sees every APDU. Prefer a loopback listener behind an SSH tunnel.";
     return {};
 }
 
@@ -443,9 +458,11 @@ void Server::refuseUsbip(QIODevice* socket, const QString& peer, const QString& 
     socket->deleteLater();
 }
 
-void Server::acceptDriver(QIODevice* socket, const QString& peer)
+void Server::acceptDriver(QIODevice* socket, const QString& peer,
+                          const policy::PeerIdentity& identity)
 {
-    auto* link = new PcscLinkConnection(socket, peer, registry_, capture_.get(), this);
+    auto* link = new PcscLinkConnection(socket, peer, identity, driverGate_, registry_,
+                                        capture_.get(), this);
     onSocketClosed(socket, link, [link] { link->onDisconnected(); });
     connect(link, &PcscLinkConnection::finished, link, &QObject::deleteLater);
 }
@@ -471,9 +488,13 @@ int printReaderList(const QString& pcscSocket)
             if (!*frame)
                 break;
             if ((*frame)->kind == link::FrameKind::ListReply) {
-                const Bytes& text = (*frame)->payload;
-                std::fwrite(text.data(), 1, text.size(), stdout);
-                std::fputc('\n', stdout);
+                // The server escapes what clients named; escaping again here keeps the
+                // terminal safe from a server that does not.
+                const Bytes& payload = (*frame)->payload;
+                const QString text = QString::fromUtf8(
+                    reinterpret_cast<const char*>(payload.data()), qsizetype(payload.size()));
+                for (const QString& line : text.split(QLatin1Char('\n')))
+                    std::printf("%s\n", escapeControls(line).toUtf8().constData());
                 return 0;
             }
         }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "connection_quota.h"
+#include "driver_link_gate.h"
 #include "reader_registry.h"
 #include "server_options.h"
 #include "vscard/ccid/usbmon_capture.h"
@@ -57,7 +58,7 @@ private:
     // Refuses a connection before anything it sent is read.
     void refuseClient(QIODevice* socket, const QString& peer, const QString& identity,
                       const QString& reason);
-    void acceptDriver(QIODevice* socket, const QString& peer);
+    void acceptDriver(QIODevice* socket, const QString& peer, const policy::PeerIdentity& identity);
     void acceptUsbip(QIODevice* socket, const QString& peer, const policy::PeerIdentity& identity);
     // Refuses a USB/IP connection before anything it sent is read.
     void refuseUsbip(QIODevice* socket, const QString& peer, const QString& reason);
@@ -68,6 +69,7 @@ private:
     QList<StreamListener*> clientListeners_;
     QList<StreamListener*> usbipListeners_;
     StreamListener* driverListener_ = nullptr;
+    DriverLinkGate driverGate_{options_.pcscUsers}; // who may drive the readers, one at a time
     UsbipExport* usbipExport_ = nullptr;
     QList<service::InheritedSocket> inherited_;
     std::optional<QSslConfiguration> tls_;       // made on the first tls: endpoint

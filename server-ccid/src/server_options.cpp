@@ -1,5 +1,6 @@
 #include "server_options.h"
 
+#include "driver_link_gate.h"
 #include "serial_link.h"
 #include "vscard/qt/config_file.h"
 #include "vscard/qt/trace_filter.h"
@@ -60,6 +61,13 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "The FRIENDLYNAME of the reader.conf entry, to name PC/SC slots in logs and --list. "
         "Default: vscard.",
         "NAME", "vscard");
+    const QCommandLineOption pcscUserOption(
+        "pcsc-user",
+        "A user (name or number) whose processes may drive the readers through --pcsc-socket: "
+        "the user pcscd runs as. Others, and a second link while one is open, are refused and "
+        "audited; --list stays open to whoever may connect. Repeatable. Default: root and the "
+        "user running server-ccid.",
+        "USER");
     const QCommandLineOption serialLinkOption(
         "serial-link",
         "Offer the readers to libccid's serial driver on a pseudo-terminal reached through the "
@@ -214,6 +222,7 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
                                             maxReadersOption,
                                             pcscSocketOption,
                                             pcscNameOption,
+                                            pcscUserOption,
                                             serialLinkOption,
                                             usbipOption,
                                             usbIdOption,
@@ -299,6 +308,12 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (parser.isSet("pcsc-socket")) // relative: to the current directory, not Qt's /tmp
         options.pcscSocket = QFileInfo(parser.value("pcsc-socket")).absoluteFilePath();
     options.pcscName = parser.value("pcsc-name");
+    for (const QString& user : parser.values("pcsc-user")) {
+        const auto uid = resolveUser(user);
+        if (!uid)
+            return failWith(QStringLiteral("--pcsc-user %1: no such user").arg(user));
+        options.pcscUsers.append(*uid);
+    }
     for (const QString& spec : parser.values("serial-link")) {
         const int colon = spec.lastIndexOf(QLatin1Char(':'));
         ServerOptions::SerialLinkOption link{spec, QStringLiteral("GemPCTwin")};

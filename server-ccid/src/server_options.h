@@ -9,6 +9,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <cstdint>
 #include <optional>
 
 namespace vscard::server {
@@ -31,6 +32,7 @@ struct ServerOptions {
     int maxReaders = 8;
     std::optional<QString> pcscSocket;
     QString pcscName = QStringLiteral("vscard");
+    QList<std::uint32_t> pcscUsers; // --pcsc-user; empty: root and the server's own user
     struct SerialLinkOption {
         QString path;
         QString profile;

@@ -279,6 +279,25 @@ void StreamListener::serve(int connection)
     }
 }
 
+bool StreamListener::loopbackOnly() const
+{
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (!endpoint_.isNetwork())
+        return true;
+    if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+        return false;
+    if (address.ss_family == AF_INET) {
+        const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+        return (ntohl(v4.sin_addr.s_addr) >> 24) == 127;
+    }
+    if (address.ss_family == AF_INET6) {
+        const in6_addr& v6 = reinterpret_cast<const sockaddr_in6&>(address).sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+    }
+    return false;
+}
+
 Endpoint StreamListener::boundEndpoint() const
 {
     Endpoint bound = endpoint_;

@@ -44,6 +44,9 @@ public:
     bool adopted() const { return adopted_; }
     // The endpoint as bound (a TCP port of 0 becomes the real one).
     Endpoint boundEndpoint() const;
+    // False when other machines can reach it: a TCP or TLS socket bound to an address that is
+    // not loopback (0.0.0.0, ::, a host's own address).
+    bool loopbackOnly() const;
 
 Q_SIGNALS:
     // A new connection; the receiver takes ownership of the socket. `identity`: what the
