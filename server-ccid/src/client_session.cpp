@@ -269,6 +269,8 @@ void ClientSession::handle(const Message& message)
                 << QStringLiteral("reader-remove %1 slot %2").arg(peer_).arg(*index);
             registry_.removeReader(*index);
             readers_.erase(message.readerId);
+            if (readers_.empty())
+                readerlessSince_ = std::chrono::steady_clock::now();
             if (authorization_.ruleReaders)
                 --*authorization_.ruleReaders;
         }
@@ -456,6 +458,22 @@ void ClientSession::toCard(const Message& message)
         if (const Bytes* command = card->commandInFlight())
             auditVerify(*index, entry->name, peer_, *command, message.payload);
     card->onResponse(message.type, message.payload);
+}
+
+std::optional<std::chrono::milliseconds>
+ClientSession::readerlessFor(std::chrono::steady_clock::time_point now) const
+{
+    if (released_ || !readers_.empty())
+        return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now - readerlessSince_);
+}
+
+void ClientSession::giveUpPlace(const QString& newcomer)
+{
+    const auto held = readerlessFor(std::chrono::steady_clock::now());
+    drop(QStringLiteral("it has held no reader for %1 s and %2 needed its place")
+             .arg(held ? held->count() / 1000 : 0)
+             .arg(newcomer));
 }
 
 void ClientSession::checkAnswers()

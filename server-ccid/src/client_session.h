@@ -17,6 +17,7 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <chrono>
 #include <map>
 #include <memory>
 
@@ -26,6 +27,7 @@ namespace vscard::server {
 // that admitted it ("FILE:LINE"; empty without a policy).
 struct ClientAuthorization {
     QString identity;
+    QString key; // the identity's key, as --client-connections counts it
     QString rule;
     policy::Grant grant;
     // Readers held by every connection of this identity under this rule (readers=).
@@ -42,6 +44,13 @@ public:
     ~ClientSession() override;
 
     const QString& peer() const { return peer_; }
+    const QString& identityKey() const { return authorization_.key; }
+    // How long the client has held no reader (since it connected, or since its last reader
+    // went); nullopt while it holds one. Clients that hold readers keep their places.
+    std::optional<std::chrono::milliseconds>
+    readerlessFor(std::chrono::steady_clock::time_point now) const;
+    // Drops a readerless client whose place `newcomer` needs.
+    void giveUpPlace(const QString& newcomer);
     void sendToCardSide(MessageType type, std::uint32_t readerId, const Bytes& payload) override;
 
 public Q_SLOTS:
@@ -90,6 +99,7 @@ private:
     QTimer idleTimer_;                // --client-idle, and the first message's deadline
     QTimer answerWatch_;              // --card-answer-timeout, checked every second
     bool receivedMessage_ = false;
+    std::chrono::steady_clock::time_point readerlessSince_ = std::chrono::steady_clock::now();
     bool rateWarned_ = false;
     trace::SecretResponses secrets_; // which answers traces must mask
     std::optional<InitPayload> peerInit_;

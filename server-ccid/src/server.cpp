@@ -311,7 +311,8 @@ void Server::reload(const ServerOptions& next)
     const ClientLimits& b = options_.clientLimits;
     differs(a.readers != b.readers || a.messageSize != b.messageSize || a.backlog != b.backlog ||
                 a.messagesPerSecond != b.messagesPerSecond || a.idleSeconds != b.idleSeconds ||
-                a.answerSeconds != b.answerSeconds,
+                a.answerSeconds != b.answerSeconds ||
+                a.readerlessGraceSeconds != b.readerlessGraceSeconds,
             "client-*, card-answer-timeout");
     if (!waiting.isEmpty())
         qCWarning(lcServer).noquote()
@@ -377,9 +378,16 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
     ClientAuthorization authorization;
     authorization.identity = QString::fromStdString(identity.describe());
     const QString key = QString::fromStdString(identity.key());
+    authorization.key = key;
     if (const auto full = clients_.refusal(key, options_.maxClients, options_.clientConnections)) {
-        refuseClient(socket, peer, authorization.identity, *full);
-        return;
+        // A place held without a reader goes to the newcomer; places of readers stay.
+        const bool everyPlaceTaken = clients_.open() >= options_.maxClients;
+        ClientSession* readerless = longestReaderless(everyPlaceTaken ? nullptr : &key);
+        if (!readerless) {
+            refuseClient(socket, peer, authorization.identity, *full);
+            return;
+        }
+        readerless->giveUpPlace(peer);
     }
     if (policy_) {
         // Without --tls-client-ca, a TLS client's certificate is checked against the system's
@@ -413,6 +421,27 @@ void Server::acceptClient(QIODevice* socket, const QString& peer,
     clients_.hold(key, session, this);
     onSocketClosed(socket, session, [session] { session->onDisconnected(); });
     connect(session, &ClientSession::finished, session, &QObject::deleteLater);
+}
+
+ClientSession* Server::longestReaderless(const QString* key) const
+{
+    const int grace = options_.clientLimits.readerlessGraceSeconds;
+    if (grace <= 0)
+        return nullptr;
+    const auto now = std::chrono::steady_clock::now();
+    ClientSession* longest = nullptr;
+    std::chrono::milliseconds longestFor{};
+    for (ClientSession* session : findChildren<ClientSession*>(Qt::FindDirectChildrenOnly)) {
+        if (key && session->identityKey() != *key)
+            continue;
+        const auto readerless = session->readerlessFor(now);
+        if (readerless && *readerless > std::chrono::seconds(grace) &&
+            (!longest || *readerless > longestFor)) {
+            longest = session;
+            longestFor = *readerless;
+        }
+    }
+    return longest;
 }
 
 void Server::refuseClient(QIODevice* socket, const QString& peer, const QString& identity,

@@ -19,6 +19,7 @@
 
 namespace vscard::server {
 
+class ClientSession;
 class StreamListener;
 class UsbipExport;
 
@@ -55,6 +56,9 @@ private:
     QString addUsbipListener(const Endpoint& endpoint, bool adoptAny = false);
     QString addDriverListener(const Endpoint& endpoint, bool adoptAny = false);
     void acceptClient(QIODevice* socket, const QString& peer, const policy::PeerIdentity& identity);
+    // The client (of identity *key, or any) that has held no reader longest, beyond
+    // --client-readerless-grace; nullptr if none.
+    ClientSession* longestReaderless(const QString* key) const;
     // Refuses a connection before anything it sent is read.
     void refuseClient(QIODevice* socket, const QString& peer, const QString& identity,
                       const QString& reason);

@@ -196,6 +196,12 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "Drop a client that sends nothing for SECONDS. 0: never. A client that has not sent a "
         "complete first message within 10 s is always dropped. Default: 0.",
         "SECONDS", "0");
+    const QCommandLineOption clientReaderlessGraceOption(
+        "client-readerless-grace",
+        "When --max-clients or --client-connections would refuse a new client, the client that "
+        "has held no reader the longest, if for more than SECONDS, gives up its place to it "
+        "instead; clients holding readers keep theirs however quiet. 0: never. Default: 10.",
+        "SECONDS", "10");
     const QCommandLineOption cardAnswerTimeoutOption(
         "card-answer-timeout",
         "Seconds a VSCard client's card may take to answer an APDU or a power request "
@@ -247,6 +253,7 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
                                             clientBacklogOption,
                                             clientRateOption,
                                             clientIdleOption,
+                                            clientReaderlessGraceOption,
                                             cardAnswerTimeoutOption,
                                             traceSecretsOption,
                                             configOption,
@@ -400,6 +407,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
          [&](qint64 n) { options.clientLimits.messagesPerSecond = int(n); }},
         // Milliseconds of it must fit an int: 24 days at most.
         {"client-idle", 0, 2000000, [&](qint64 n) { options.clientLimits.idleSeconds = int(n); }},
+        {"client-readerless-grace", 0, 86400,
+         [&](qint64 n) { options.clientLimits.readerlessGraceSeconds = int(n); }},
         {"card-answer-timeout", 0, 86400,
          [&](qint64 n) { options.clientLimits.answerSeconds = int(n); }},
     };

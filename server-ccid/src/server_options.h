@@ -24,6 +24,7 @@ struct ClientLimits {
     int idleSeconds = 0;                          // 0: never idle out
     int firstMessageSeconds = 10;                 // to send a first complete message
     int answerSeconds = 120;                      // for a card to answer (0: no limit)
+    int readerlessGraceSeconds = 10; // then a readerless client's place may go (0: never)
 };
 
 struct ServerOptions {

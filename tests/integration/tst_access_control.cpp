@@ -93,6 +93,7 @@ private Q_SLOTS:
     void unixPeers_rootAllowedNobodyRefused();
     void plainTcp_allowedByAddress();
     void connectionsPerClient_limited();
+    void readerlessPlace_givenToNewcomer();
     void silentConnections_droppedAfterFirstMessageDeadline();
     void flood_limitedWhileHealthyClientAnswered();
     void warningFlood_heldBackAndCounted();
@@ -168,7 +169,9 @@ void TestAccessControl::initTestCase()
                                       "--client-rate",
                                       "300",
                                       "--client-connections",
-                                      "5"});
+                                      "5",
+                                      "--client-readerless-grace",
+                                      "2"});
     static const QRegularExpression tls("accepting VSCard clients on tls:127.0.0.1:(\\d+)");
     static const QRegularExpression tcp("accepting VSCard clients on tcp:127.0.0.1:(\\d+)");
     QTRY_VERIFY_WITH_TIMEOUT(serverLog().contains("serving the pcscd driver"), 15000);
@@ -329,6 +332,45 @@ void TestAccessControl::plainTcp_allowedByAddress()
     QVERIFY(greet(*socket));
     QCOMPARE(addReader(*socket, "Loopback"), quint32(ErrorCode::Success));
     QCOMPARE(addReader(*socket, "Loopback 2"), quint32(ErrorCode::CannotAddMoreReaders));
+}
+
+void TestAccessControl::readerlessPlace_givenToNewcomer()
+{
+    // uid 0's five places: four held by connections that added no reader (as an attacker's
+    // would), one by a card holder. Past --client-readerless-grace (2 s), a sixth connection
+    // takes the place of the oldest readerless one; the card holder keeps its place, however
+    // quiet, and its reader stays.
+    std::vector<std::unique_ptr<QLocalSocket>> readerless;
+    for (int i = 0; i < 4; ++i) {
+        readerless.push_back(unixClient());
+        QVERIFY(greet(*readerless.back()));
+        QTest::qWait(50); // an order by age
+    }
+    const auto holder = unixClient();
+    QVERIFY(greet(*holder));
+    QCOMPARE(addReader(*holder, "Quiet holder"), quint32(ErrorCode::Success));
+    QTest::qWait(2500);
+    for (int newcomer = 0; newcomer < 4; ++newcomer) {
+        auto next = unixClient();
+        QVERIFY2(greet(*next), "a newcomer was refused while readerless places were held");
+        readerless.push_back(std::move(next));
+    }
+    // The four readerless ones gave up their places; the holder did not.
+    for (int i = 0; i < 4; ++i)
+        QTRY_VERIFY(readerless[static_cast<std::size_t>(i)]->state() ==
+                    QLocalSocket::UnconnectedState);
+    QCOMPARE(holder->state(), QLocalSocket::ConnectedState);
+    QVERIFY(driverView().contains("Quiet holder"));
+    QTRY_VERIFY(serverLog().contains(QRegularExpression(
+        "has held no reader for [2-9] s and unix:\\S+ needed its place - connection dropped")));
+    // The newcomers are young: a sixth is refused, not given an older one's place.
+    const auto refused = unixClient();
+    QTRY_VERIFY(refused->state() == QLocalSocket::UnconnectedState);
+    // Leave uid 0's places free for the next test: the server has seen every close.
+    const qsizetype closedBefore = serverLog().count(" disconnected\n");
+    readerless.clear();
+    holder->abort();
+    QTRY_VERIFY(serverLog().count(" disconnected\n") >= closedBefore + 5);
 }
 
 void TestAccessControl::connectionsPerClient_limited()
