@@ -223,6 +223,14 @@ void TestListenerExhaustion::burst()
 {
     QFETCH(QString, listener);
     QFETCH(bool, trusted);
+#ifdef __SANITIZE_ADDRESS__
+    // The trusted listener may take the very last descriptor, and then the sanitizers cannot
+    // work: UBSan's vptr check probes memory through a pipe it can no longer make and
+    // reports a valid QSocketNotifier as "invalid vptr" (its suppressions, read lazily, cannot
+    // be opened either). The normal build runs this row; the sanitized one, the others.
+    if (trusted)
+        QSKIP("no descriptor left for the sanitizers themselves; the normal build checks this");
+#endif
     const QString endpoint = endpointOf(listener);
     const qsizetype logStart = rig_->serverLog().size();
 

@@ -107,20 +107,15 @@ bool PcscRig::startServer()
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     for (const QString& pair : extraServerEnvironment)
         environment.insert(pair.section('=', 0, 0), pair.section('=', 1));
-    if (serverFileLimit > 0) {
-        // See the suppression file: UBSan's vptr check needs a free descriptor.
-        const QString ubsan = environment.value("UBSAN_OPTIONS");
-        environment.insert("UBSAN_OPTIONS", (ubsan.isEmpty() ? QString() : ubsan + ':') +
-                                                "suppressions=" VSCARD_UBSAN_EXHAUSTION_SUPP);
+    if (serverFileLimit > 0)
         server_ = spawn("prlimit",
                         QStringList{QStringLiteral("--nofile=%1:%1").arg(serverFileLimit), "--",
                                     VSCARD_SERVER_BIN} +
                             arguments + extraServerArguments,
                         "server.log", environment);
-    } else {
+    else
         server_ =
             spawn(VSCARD_SERVER_BIN, arguments + extraServerArguments, "server.log", environment);
-    }
     if (!server_->waitForStarted(5000) || !waitForFile(pcscSocket(), 10000)) {
         error_ = "server-ccid did not start: " + serverLog();
         return false;
