@@ -292,6 +292,7 @@ void Server::reload(const ServerOptions& next)
     differs(next.maxReaders != options_.maxReaders, "max-readers");
     differs(next.pcscSocket != options_.pcscSocket, "pcsc-socket");
     differs(next.pcscName != options_.pcscName, "pcsc-name");
+    differs(next.pcscUsers != options_.pcscUsers, "pcsc-user");
     QStringList serialBefore, serialAfter;
     for (const auto& link : options_.serialLinks)
         serialBefore << link.path + ':' + link.profile;
