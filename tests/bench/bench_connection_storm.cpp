@@ -135,17 +135,11 @@ void BenchConnectionStorm::storm()
     std::atomic<bool> stop{false};
     std::thread heart([&] {
         while (!stop) {
-            std::array<UCHAR, 4> command = {0x00, 0xA4, 0x04, 0x00};
-            std::array<UCHAR, 258> answer{};
-            DWORD answerLength = answer.size();
-            SCARD_IO_HEADER header{1, 0};
             Beat beat;
             beat.start = Clock::now();
-            const RESPONSECODE code = driver.transmit(0, header, command.data(), command.size(),
-                                                      answer.data(), &answerLength, nullptr);
+            beat.answered = driver.selectAnswers9000(0);
             beat.microseconds =
                 std::chrono::duration<double, std::micro>(Clock::now() - beat.start).count();
-            beat.answered = code == IFD_SUCCESS && answerLength == 2 && answer[0] == 0x90;
             {
                 const std::lock_guard lock(mutex);
                 beats.push_back(beat);

@@ -162,13 +162,7 @@ void TestDriverSocketGate::cleanupTestCase()
 
 bool TestDriverSocketGate::pcscdsLinkServes()
 {
-    std::array<UCHAR, 4> command = {0x00, 0xA4, 0x04, 0x00};
-    std::array<UCHAR, 258> answer{};
-    DWORD answerLength = answer.size();
-    SCARD_IO_HEADER header{1, 0};
-    return driver_.transmit(0, header, command.data(), command.size(), answer.data(), &answerLength,
-                            nullptr) == IFD_SUCCESS &&
-           answerLength == 2 && answer[0] == 0x90 && answer[1] == 0x00;
+    return driver_.selectAnswers9000(0);
 }
 
 void TestDriverSocketGate::groupMember_refusedAndAudited()

@@ -173,13 +173,7 @@ bool TestListenerExhaustion::healthyCardAnswers()
     DWORD atrLength = atr.size();
     if (driver_.power(0, IFD_POWER_UP, atr.data(), &atrLength) != IFD_SUCCESS)
         return false;
-    std::array<UCHAR, 4> command = {0x00, 0xA4, 0x04, 0x00}; // case 1: 90 00
-    std::array<UCHAR, 258> answer{};
-    DWORD answerLength = answer.size();
-    SCARD_IO_HEADER header{1, 0};
-    return driver_.transmit(0, header, command.data(), command.size(), answer.data(), &answerLength,
-                            nullptr) == IFD_SUCCESS &&
-           answerLength == 2 && answer[0] == 0x90 && answer[1] == 0x00;
+    return driver_.selectAnswers9000(0);
 }
 
 QString TestListenerExhaustion::newClientsServed()

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <dlfcn.h>
+
+#include <array>
 #include <ifdhandler.h>
 
 namespace vscard::test {
@@ -48,6 +50,19 @@ struct LoadedIfdDriver {
         transmit = reinterpret_cast<Transmit>(dlsym(handle, "IFDHTransmitToICC"));
         capabilities = reinterpret_cast<Capabilities>(dlsym(handle, "IFDHGetCapabilities"));
         return create && close && presence && power && transmit && capabilities;
+    }
+
+    // The SELECT the test card answers 90 00 (a case-1 command), through lun; true when it
+    // came back as exactly 90 00.
+    bool selectAnswers9000(DWORD lun) const
+    {
+        std::array<UCHAR, 4> command = {0x00, 0xA4, 0x04, 0x00};
+        std::array<UCHAR, 258> answer{};
+        DWORD answerLength = answer.size();
+        SCARD_IO_HEADER header{1, 0};
+        return transmit(lun, header, command.data(), command.size(), answer.data(), &answerLength,
+                        nullptr) == IFD_SUCCESS &&
+               answerLength == 2 && answer[0] == 0x90 && answer[1] == 0x00;
     }
 
     // A function pointer the driver hands out for a tag (the polling functions); null if not.
