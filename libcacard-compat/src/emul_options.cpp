@@ -106,22 +106,34 @@ Result<SoftCard, OptionsError> parseSoftCard(Scanner& scanner)
         }
         return fail(Scanner::error(open, "soft= list never ends (missing ')')"));
     }
-    if (fields.size() < 5)
-        return fail(Scanner::error(open, "soft= needs reader, card name, type, type params and "
-                                         "at least one certificate; found " +
-                                             std::to_string(fields.size()) + " fields"));
+    // A PIV card may be blank (its keys generated on it): type params and no certificate.
+    const bool piv = fields.size() > 2 && fields[2] == "PIV";
+    if (fields.size() < (piv ? 4u : 5u))
+        return fail(Scanner::error(
+            open, piv ? "soft= needs reader, card name, PIV and type params (state=DIR or "
+                        "empty); found " +
+                            std::to_string(fields.size()) + " fields"
+                      : "soft= needs reader, card name, type, type params and at least one "
+                        "certificate; found " +
+                            std::to_string(fields.size()) + " fields"));
     SoftCard card;
     card.slotName = fields[0];
     card.readerName = fields[1];
     card.type = fields[2];
     card.typeParams = fields[3];
     card.certificates.assign(fields.begin() + 4, fields.end());
-    if (card.type != "CAC")
+    if (card.type != "CAC" && !piv)
         return fail(Scanner::error(open, "soft= card type \"" + card.type +
-                                             "\" is not supported (CAC is)"));
+                                             "\" is not supported (CAC and PIV are)"));
     if (card.certificates.size() > kMaxCertificatesPerCard)
         return fail(Scanner::error(open, "soft= has " + std::to_string(card.certificates.size()) +
-                                             " certificates, a CAC holds at most 10"));
+                                             " certificates, a card holds at most 10"));
+    if (piv && !card.typeParams.empty() && card.typeParams.rfind("state=", 0) != 0)
+        return fail(Scanner::error(open, "soft= PIV type params: expected state=DIR or nothing, "
+                                         "found \"" +
+                                             card.typeParams + "\""));
+    if (piv && card.typeParams == "state=")
+        return fail(Scanner::error(open, "soft= PIV state= names no directory"));
     for (const auto& nickname : card.certificates) {
         if (nickname.empty())
             return fail(Scanner::error(open, "soft= has an empty certificate nickname"));

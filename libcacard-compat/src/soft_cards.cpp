@@ -2,6 +2,7 @@
 
 #include "vscard/trace.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace vscard::cacard {
@@ -15,6 +16,43 @@ std::string cardIdentityName(CardKeys& keys)
     return name;
 }
 
+namespace {
+
+// A reader name as a file name: what is not a letter, digit, '-' or '.' becomes '_'.
+std::string fileNameOf(const std::string& name)
+{
+    std::string out;
+    for (char c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        out.push_back(std::isalnum(byte) || c == '-' || c == '.' ? c : '_');
+    }
+    return out;
+}
+
+Result<std::unique_ptr<VirtualCard>, std::string>
+makePivCard(const SoftCard& soft, const std::string& readerName, const CardSettings& settings)
+{
+    if (!soft.certificates.empty())
+        return fail(std::string("soft=(...,PIV,...) from an NSS database's certificates is not "
+                                "supported yet; give no certificates for a blank card whose "
+                                "keys are generated on it"));
+    PivCardSettings piv;
+    piv.notice = settings.notice;
+    if (soft.typeParams.rfind("state=", 0) == 0)
+        piv.stateDirectory = soft.typeParams.substr(6);
+    else if (settings.stateDirectory)
+        piv.stateDirectory = *settings.stateDirectory + "/piv-" + fileNameOf(readerName);
+    else if (settings.notice)
+        settings.notice("PIV card \"" + readerName +
+                        "\" has no state directory: its keys and objects are forgotten at exit");
+    auto card = PivCard::open(std::move(piv));
+    if (!card)
+        return fail("PIV card \"" + readerName + "\": " + card.error());
+    return std::unique_ptr<VirtualCard>(std::move(card).value());
+}
+
+} // namespace
+
 Result<SoftCards, std::string> makeSoftCards(std::string_view text, const CardSettings& settings)
 {
     const auto options = parseEmulOptions(text);
@@ -22,16 +60,33 @@ Result<SoftCards, std::string> makeSoftCards(std::string_view text, const CardSe
         return fail(options.error().message);
     if (options->softCards.empty() && options->useHardware == HardwareUse::No)
         return fail(std::string("no card: give soft=(...) or use_hw=yes|removable"));
-    auto database = NssDatabase::open(options->nssDatabase.value_or(""));
-    if (!database)
-        return fail(database.error());
     SoftCards made;
-    made.database = *database;
     made.hardwareUse = options->useHardware;
     made.hardwareParams = options->hardwareParams;
+    // The user's database only where a card or use_hw= needs it: a blank PIV card has its
+    // own.
+    const bool needsDatabase =
+        options->useHardware != HardwareUse::No ||
+        std::any_of(options->softCards.begin(), options->softCards.end(),
+                    [](const SoftCard& soft) { return !soft.certificates.empty(); });
+    if (needsDatabase) {
+        auto database = NssDatabase::open(options->nssDatabase.value_or(""));
+        if (!database)
+            return fail(database.error());
+        made.database = *database;
+    }
     for (const SoftCard& soft : options->softCards) {
-        auto keys =
-            NssCardKeys::open(*database, SoftCardSource{soft.certificates, soft.slotName, false});
+        if (soft.type == "PIV") {
+            const std::string name = soft.readerName.empty() ? "Emulated PIV" : soft.readerName;
+            auto card = makePivCard(soft, name, settings);
+            if (!card)
+                return fail(card.error());
+            std::string serial = (*card)->serial();
+            made.cards.push_back({name, std::move(card).value(), std::move(serial)});
+            continue;
+        }
+        auto keys = NssCardKeys::open(made.database,
+                                      SoftCardSource{soft.certificates, soft.slotName, false});
         if (!keys)
             return fail(keys.error());
         std::string serial = cardIdentityName(**keys);

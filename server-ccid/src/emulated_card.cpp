@@ -24,7 +24,7 @@ void EmulatedCard::power(PowerAction action, Completion done)
         return;
     }
     card_->reset();
-    done(action == PowerAction::Off ? Bytes{} : cacard::CacCard::atr());
+    done(action == PowerAction::Off ? Bytes{} : card_->answerToReset());
 }
 
 Result<EmulatedCards, QString> makeEmulatedCards(const QString& text,
@@ -39,8 +39,11 @@ Result<EmulatedCards, QString> makeEmulatedCards(const QString& text,
     for (auto& soft : made->cards) {
         const QString name = QString::fromStdString(soft.readerName);
         qCInfo(lcServer).noquote()
-            << "emulated card" << name << "with" << soft.card->keys().certificateCount()
-            << "certificates, serial" << QString::fromStdString(soft.serial);
+            << "emulated"
+            << QString::fromUtf8(soft.card->typeName().data(),
+                                 static_cast<int>(soft.card->typeName().size()))
+            << "card" << name << "with" << soft.card->keyCount() << "keys, serial"
+            << QString::fromStdString(soft.serial);
         cards.softCards.push_back({name, std::make_shared<EmulatedCard>(std::move(soft.card))});
     }
     return cards;

@@ -17,7 +17,7 @@ namespace vscard::server {
 
 class EmulatedCard : public ServedCard {
 public:
-    explicit EmulatedCard(std::unique_ptr<cacard::CacCard> card) : card_(std::move(card)) {}
+    explicit EmulatedCard(std::unique_ptr<cacard::VirtualCard> card) : card_(std::move(card)) {}
 
     bool acceptsExtendedApdu() const override { return true; }
     // Power reaches the card: a reset or power-off logs it out, as a real card would.
@@ -26,6 +26,7 @@ public:
     void power(PowerAction action, Completion done) override;
     void detach() override { detached_ = true; }
     bool hasOperationInFlight() const override { return false; }
+    const Bytes& atr() const { return card_->answerToReset(); }
     // Where the card sits, for the audit trail's VERIFY events.
     void setAuditPlace(int slot, QString readerName)
     {
@@ -36,7 +37,7 @@ public:
 private:
     int auditSlot_ = -1;
     QString auditName_;
-    std::unique_ptr<cacard::CacCard> card_;
+    std::unique_ptr<cacard::VirtualCard> card_;
     bool detached_ = false;
 };
 

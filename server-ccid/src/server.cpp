@@ -337,6 +337,9 @@ QString Server::startEmulatedCards()
     if (options_.stateDirectory)
         emulation.stateDirectory = options_.stateDirectory->toStdString();
     emulation.pinTries = options_.pinTries;
+    emulation.notice = [](const std::string& text) {
+        qCWarning(lcServer).noquote() << QString::fromStdString(text);
+    };
     for (const QString& cardOptions : options_.emulatedCards) {
         auto cards = makeEmulatedCards(cardOptions, emulation);
         if (!cards)
@@ -346,7 +349,7 @@ QString Server::startEmulatedCards()
             if (!index)
                 return QStringLiteral("--card: more cards than --max-readers");
             reader.card->setAuditPlace(*index, reader.name);
-            registry_.insertCard(*index, reader.card, cacard::CacCard::atr());
+            registry_.insertCard(*index, reader.card, reader.card->atr());
         }
         if (cards->hardwareUse != cacard::HardwareUse::No) {
             auto* mirror = new HardwareMirror(cards->database, cards->hardwareUse,

@@ -60,6 +60,12 @@ void TestEmulOptions::parse_valid_fieldsAsWritten_data()
     QTest::newRow("empty: libcacard's defaults") << "  " << EmulOptions{};
     EmulOptions twoCards = withSoftCard(SoftCard{"a", "A", "CAC", "", {"c1"}});
     twoCards.softCards.push_back(SoftCard{"b", "B", "CAC", "", {"c2", "c3"}});
+    QTest::newRow("a blank PIV card with its state directory")
+        << "use_hw=no soft=(,My PIV,PIV,state=/var/lib/piv)"
+        << withSoftCard(SoftCard{"", "My PIV", "PIV", "state=/var/lib/piv", {}});
+    QTest::newRow("a PIV card from certificates")
+        << "use_hw=no soft=(,P,PIV,,auth,sign)"
+        << withSoftCard(SoftCard{"", "P", "PIV", "", {"auth", "sign"}});
     QTest::newRow("two soft cards")
         << "use_hw=no soft=(a,A,CAC,,c1) soft=(b,B,CAC,,c2,c3)" << twoCards;
 }
@@ -95,12 +101,21 @@ void TestEmulOptions::parse_malformed_saysWhatAndWhere_data()
         << "soft=(,Test,CAC,)"
         << "offset 5: soft= needs reader, card name, type, type params and at least one "
            "certificate; found 4 fields";
-    QTest::newRow("soft of another type") << "soft=(,Test,PIV,,c)"
-                                          << "offset 5: soft= card type \"PIV\" is not "
-                                             "supported (CAC is)";
+    QTest::newRow("soft of another type") << "soft=(,Test,PKCS15,,c)"
+                                          << "offset 5: soft= card type \"PKCS15\" is not "
+                                             "supported (CAC and PIV are)";
     QTest::newRow("eleven certificates") << "soft=(,T,CAC,,1,2,3,4,5,6,7,8,9,10,11)"
-                                         << "offset 5: soft= has 11 certificates, a CAC holds "
+                                         << "offset 5: soft= has 11 certificates, a card holds "
                                             "at most 10";
+    QTest::newRow("PIV without type params")
+        << "soft=(,Test,PIV)"
+        << "offset 5: soft= needs reader, card name, PIV and type params (state=DIR or empty); "
+           "found 3 fields";
+    QTest::newRow("PIV with unknown type params")
+        << "soft=(,Test,PIV,colour=red)"
+        << "offset 5: soft= PIV type params: expected state=DIR or nothing, found \"colour=red\"";
+    QTest::newRow("PIV with an empty state") << "soft=(,Test,PIV,state=)"
+                                             << "offset 5: soft= PIV state= names no directory";
     QTest::newRow("stray punctuation") << "use_hw=no ;"
                                        << "offset 10: unexpected ';'";
     QTest::newRow("bad hw_type") << "hw_type=PIV"

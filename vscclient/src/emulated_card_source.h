@@ -11,18 +11,20 @@ namespace vscard::client {
 
 class EmulatedCardSource : public LocalCard {
 public:
-    explicit EmulatedCardSource(std::unique_ptr<cacard::CacCard> card) : card_(std::move(card)) {}
+    explicit EmulatedCardSource(std::unique_ptr<cacard::VirtualCard> card) : card_(std::move(card))
+    {
+    }
 
-    Bytes atr() const override { return cacard::CacCard::atr(); }
+    Bytes atr() const override { return card_->answerToReset(); }
     void transmit(Bytes command, Completion done) override { done(card_->process(command)); }
     void power(PowerAction action, Completion done) override
     {
         card_->reset(); // power off and every reset log the card out
-        done(action == PowerAction::Off ? Bytes{} : cacard::CacCard::atr());
+        done(action == PowerAction::Off ? Bytes{} : card_->answerToReset());
     }
 
 private:
-    std::unique_ptr<cacard::CacCard> card_;
+    std::unique_ptr<cacard::VirtualCard> card_;
 };
 
 } // namespace vscard::client

@@ -42,6 +42,9 @@ bool addEmulatedCards(const ClientOptions& options, VscardClient& client)
     if (options.stateDirectory)
         settings.stateDirectory = options.stateDirectory->toStdString();
     settings.pinTries = options.pinTries;
+    settings.notice = [](const std::string& text) {
+        qCWarning(lcClient).noquote() << QString::fromStdString(text);
+    };
     auto made = cacard::makeSoftCards(options.emulation->toStdString(), settings);
     if (!made) {
         std::fprintf(stderr, "vscclient: -e/-c: %s\n", made.error().c_str());

@@ -11,6 +11,7 @@
 
 #include "vscard/cacard/card_keys.h"
 #include "vscard/cacard/pin_retry_state.h"
+#include "vscard/cacard/virtual_card.h"
 
 #include <array>
 #include <memory>
@@ -28,26 +29,28 @@ class CacApplet;
 // own serial. Also names the card's PIN state file.
 Bytes cardIdentity(CardKeys& keys);
 
-class CacCard {
+class CacCard : public VirtualCard {
 public:
     static constexpr std::size_t kChannels = 4;
 
     CacCard(std::unique_ptr<CardKeys> keys, std::unique_ptr<PinRetryState> pin);
-    ~CacCard();
+    ~CacCard() override;
     CacCard(const CacCard&) = delete;
     CacCard& operator=(const CacCard&) = delete;
 
     static const Bytes& atr();
 
-    // One command APDU in, the response (data and SW1 SW2) out.
-    Bytes process(ByteView command);
-    // Power off or reset: nothing selected, buffers dropped, PIN forgotten.
-    void reset();
+    std::string_view typeName() const override { return "CAC"; }
+    const Bytes& answerToReset() const override { return atr(); }
+    Bytes process(ByteView command) override;
+    void reset() override;
+    std::string serial() const override;
+    std::size_t keyCount() const override { return keys_->certificateCount(); }
 
     // The 14 bytes after the CCC card identifier's RID: what OpenSC reports as the serial.
     const Bytes& cardId() const { return cardId_; }
     std::size_t appletCount() const { return applets_.size(); }
-    bool loggedIn() const { return keys_->loggedIn(); }
+    bool loggedIn() const override { return keys_->loggedIn(); }
     const PinRetryState& pinState() const { return *pin_; }
 
     // --- for the applets -------------------------------------------------------------------

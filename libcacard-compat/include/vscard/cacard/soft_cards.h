@@ -6,7 +6,9 @@
 #include "vscard/cacard/cac_card.h"
 #include "vscard/cacard/emul_options.h"
 #include "vscard/cacard/nss_card_keys.h"
+#include "vscard/cacard/piv_card.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,12 +19,14 @@ namespace vscard::cacard {
 struct CardSettings {
     std::optional<std::string> stateDirectory; // PIN retry counters survive restarts there
     unsigned pinTries = PinRetryState::kDefaultMaxTries;
+    // What a card has to tell its owner (a PIV card's default management key), for the log.
+    std::function<void(const std::string&)> notice;
 };
 
 struct SoftCardMade {
-    std::string readerName; // soft=(,NAME,...), or "Emulated CAC"
-    std::unique_ptr<CacCard> card;
-    std::string serial; // the card's identity, lower-case hex
+    std::string readerName; // soft=(,NAME,...), or "Emulated CAC" / "Emulated PIV"
+    std::unique_ptr<VirtualCard> card;
+    std::string serial; // the card's identity (VirtualCard::serial)
 };
 
 struct SoftCards {

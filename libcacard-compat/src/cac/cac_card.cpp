@@ -68,6 +68,17 @@ const Bytes& CacCard::atr()
     return atr;
 }
 
+std::string CacCard::serial() const
+{
+    static const char digits[] = "0123456789abcdef";
+    std::string text;
+    for (std::uint8_t byte : cardId_) {
+        text.push_back(digits[byte >> 4]);
+        text.push_back(digits[byte & 0x0F]);
+    }
+    return text;
+}
+
 void CacCard::reset()
 {
     selected_.fill(nullptr);

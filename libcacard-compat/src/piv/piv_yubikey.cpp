@@ -1,0 +1,140 @@
+// The YubiKey PIV extensions (Yubico's "PIV commands" reference, as yubico-piv-tool 2.2 and
+// ykman use them), members of PivCard in a file of their own.
+#include "vscard/cacard/piv_card.h"
+
+#include "piv_defaults.h"
+#include "piv_key_store.h"
+#include "piv_management_auth.h"
+#include "piv_objects.h"
+#include "piv_state.h"
+#include "vscard/apdu.h"
+
+namespace vscard::cacard {
+
+using namespace piv;
+
+namespace {
+
+Bytes status(std::uint16_t sw)
+{
+    return {static_cast<std::uint8_t>(sw >> 8), static_cast<std::uint8_t>(sw)};
+}
+
+// GET METADATA's tags.
+constexpr std::uint32_t kMetaAlgorithm = 0x01;
+constexpr std::uint32_t kMetaPolicy = 0x02;
+constexpr std::uint32_t kMetaOrigin = 0x03;
+constexpr std::uint32_t kMetaPublicKey = 0x04;
+constexpr std::uint32_t kMetaIsDefault = 0x05;
+constexpr std::uint32_t kMetaRetries = 0x06;
+constexpr std::uint8_t kPinAlgorithm = 0xFF; // what the YubiKey says of a PIN's "algorithm"
+
+} // namespace
+
+Bytes PivCard::getVersion(const CommandApdu& command)
+{
+    return respond(Bytes(std::begin(kInterfaceVersion), std::end(kInterfaceVersion)), command);
+}
+
+Bytes PivCard::getSerial(const CommandApdu& command)
+{
+    Bytes serial;
+    appendBigEndian32(serial, state_->serial);
+    return respond(std::move(serial), command);
+}
+
+Bytes PivCard::getMetadata(const CommandApdu& command)
+{
+    if (command.p1() != 0x00)
+        return status(0x6A86);
+    const std::uint8_t reference = command.p2();
+    Bytes out;
+    if (reference == kPin || reference == kPuk) {
+        const Credential& credential = reference == kPin ? state_->pin : state_->puk;
+        appendBerTlv(out, kMetaAlgorithm, Bytes{kPinAlgorithm});
+        appendBerTlv(out, kMetaIsDefault, Bytes{static_cast<std::uint8_t>(credential.isDefault)});
+        appendBerTlv(out, kMetaRetries, Bytes{credential.maxTries, credential.remaining});
+        return respond(std::move(out), command);
+    }
+    if (reference == kManagementKey) {
+        const ManagementKey& key = state_->management;
+        appendBerTlv(out, kMetaAlgorithm, Bytes{static_cast<std::uint8_t>(key.algorithm)});
+        appendBerTlv(out, kMetaPolicy,
+                     Bytes{static_cast<std::uint8_t>(PinPolicy::Never),
+                           static_cast<std::uint8_t>(effectiveTouchPolicy(key.touch))});
+        appendBerTlv(out, kMetaIsDefault, Bytes{static_cast<std::uint8_t>(key.isDefault)});
+        return respond(std::move(out), command);
+    }
+    if (!isAsymmetricKeySlot(reference))
+        return status(0x6A86);
+    const auto found = state_->keys.find(reference);
+    if (found == state_->keys.end() || !keys_->has(reference))
+        return status(0x6A88);
+    const KeySlot& key = found->second;
+    auto publicKey = KeyStore::publicKeyMembers(key.publicKeyInfo);
+    if (!publicKey)
+        return status(0x6F00);
+    appendBerTlv(out, kMetaAlgorithm, Bytes{static_cast<std::uint8_t>(key.algorithm)});
+    appendBerTlv(out, kMetaPolicy,
+                 Bytes{static_cast<std::uint8_t>(effectivePinPolicy(reference, key.pinPolicy)),
+                       static_cast<std::uint8_t>(effectiveTouchPolicy(key.touchPolicy))});
+    appendBerTlv(out, kMetaOrigin, Bytes{static_cast<std::uint8_t>(key.origin)});
+    appendBerTlv(out, kMetaPublicKey, *publicKey);
+    return respond(std::move(out), command);
+}
+
+Bytes PivCard::setManagementKey(const CommandApdu& command)
+{
+    // P2 FF: no touch needed; FE: touch always (kept as metadata: nothing here can be touched).
+    if (command.p1() != 0xFF || (command.p2() != 0xFF && command.p2() != 0xFE))
+        return status(0x6A86);
+    if (!management_->authenticated())
+        return status(0x6982);
+    const Bytes& data = command.data();
+    if (data.size() < 3 || data[1] != kManagementKey)
+        return status(0x6A80);
+    const auto algorithm = managementAlgorithm(data[0]);
+    if (!algorithm || data[2] != symmetricKeyBytes(*algorithm) || data.size() != 3u + data[2])
+        return status(0x6A80);
+    ManagementKey& key = state_->management;
+    key.algorithm = *algorithm;
+    key.key.assign(data.begin() + 3, data.end());
+    key.touch = command.p2() == 0xFE ? TouchPolicy::Always : TouchPolicy::Never;
+    key.isDefault = key.algorithm == Algorithm::TripleDes && key.key == factoryManagementKey();
+    return save() ? status(0x9000) : status(0x6581);
+}
+
+Bytes PivCard::setPinRetries(const CommandApdu& command)
+{
+    if (!management_->authenticated() || !pinVerified_)
+        return status(0x6982);
+    // 63Cx has four bits for the count: 1 to 15 tries.
+    if (command.p1() == 0 || command.p1() > 15 || command.p2() == 0 || command.p2() > 15)
+        return status(0x6A86);
+    auto pin = makeCredential(paddedReferenceData(kFactoryPin), command.p1(), kFactoryPin);
+    auto puk = makeCredential(paddedReferenceData(kFactoryPuk), command.p2(), kFactoryPuk);
+    if (!pin || !puk)
+        return status(0x6F00);
+    state_->pin = std::move(pin).value();
+    state_->puk = std::move(puk).value();
+    return save() ? status(0x9000) : status(0x6581);
+}
+
+Bytes PivCard::resetApplication(const CommandApdu& command)
+{
+    (void)command;
+    if (!state_->pin.blocked() || !state_->puk.blocked())
+        return status(0x6985);
+    auto fresh = factoryState(state_->serial);
+    if (!fresh)
+        return status(0x6F00);
+    keys_->eraseAll();
+    *state_ = std::move(fresh).value();
+    reset();
+    notify("PIV card " + serial() +
+           " was reset: keys, objects, PIN, PUK and management key "
+           "are the factory's again");
+    return save() ? status(0x9000) : status(0x6581);
+}
+
+} // namespace vscard::cacard
