@@ -285,7 +285,10 @@ bool instructionCarriesSecret(std::uint8_t ins)
     case 0x24: // CHANGE REFERENCE DATA: old and new PIN
     case 0x25:
     case 0x2C: // RESET RETRY COUNTER: PUK and new PIN
-    case 0x2D: return true;
+    case 0x2D:
+    case 0xFE: // YubiKey PIV IMPORT ASYMMETRIC KEY: a private key
+    case 0xFF: // YubiKey PIV SET MANAGEMENT KEY: the key
+        return true;
     default: return false;
     }
 }

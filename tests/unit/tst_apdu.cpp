@@ -224,9 +224,10 @@ void TestApdu::statusWord_describe_namesMeaning()
 
 void TestApdu::instructionCarriesSecret_pinInstructions_only()
 {
-    for (std::uint8_t ins : {0x20, 0x21, 0x24, 0x25, 0x2C, 0x2D})
+    // The PIN commands, and the YubiKey PIV's key import and management key.
+    for (std::uint8_t ins : {0x20, 0x21, 0x24, 0x25, 0x2C, 0x2D, 0xFE, 0xFF})
         QVERIFY2(instructionCarriesSecret(ins), qPrintable(QString::number(ins, 16)));
-    for (std::uint8_t ins : {0xA4, 0xB0, 0xC0, 0x42, 0x2A, 0x88})
+    for (std::uint8_t ins : {0xA4, 0xB0, 0xC0, 0x42, 0x2A, 0x88, 0x47, 0xDB, 0xF7})
         QVERIFY2(!instructionCarriesSecret(ins), qPrintable(QString::number(ins, 16)));
 }
 

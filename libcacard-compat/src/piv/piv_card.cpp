@@ -57,12 +57,13 @@ bool matches(const Credential& credential, ByteView value)
 
 const Bytes& PivCard::atr()
 {
-    // T=0 and T=1, historical bytes "vscard PIV" (proprietary: no ISO category), and the
-    // check byte that T=1 requires.
+    // T=0 and T=1 (yubico-piv-tool connects with T=1 only), historical bytes in compact-TLV
+    // naming the PIV application (tag F, its AID without version), and the check byte T=1
+    // requires. OpenSC then types the card "PIV from historical bytes", the one type it
+    // gives no quirks (a YubiKey's ATR says YubiKey; ours does not).
     static const Bytes atr = [] {
-        Bytes bytes = {0x3B, 0x8A, 0x80, 0x01};
-        for (char c : std::string_view("vscard PIV"))
-            bytes.push_back(static_cast<std::uint8_t>(c));
+        Bytes bytes = {0x3B, 0x8B, 0x80, 0x01, 0x80, 0xF9, 0xA0, 0x00,
+                       0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00};
         std::uint8_t check = 0;
         for (std::size_t i = 1; i < bytes.size(); ++i)
             check ^= bytes[i];
@@ -252,7 +253,7 @@ Bytes PivCard::select(const CommandApdu& command)
         appendBerTlv(algorithms, 0x80, Bytes{static_cast<std::uint8_t>(algorithm)});
     appendBerTlv(algorithms, 0x06, Bytes{0x00});
     Bytes template_;
-    appendBerTlv(template_, 0x4F, ByteView(kPivAid).subspan(5, 4)); // PIX, without version
+    appendBerTlv(template_, 0x4F, ByteView(kPivAid).subspan(5)); // PIX with its version
     appendBerTlv(template_, 0x79, authority);
     const std::string_view label = "vscard PIV";
     appendBerTlv(template_, 0x50, Bytes(label.begin(), label.end()));
@@ -442,7 +443,11 @@ Bytes PivCard::generalAuthenticate(const CommandApdu& command)
         return status(0x6A80);
     const std::uint8_t reference = command.p2();
     if (reference == kManagementKey) {
-        if (command.p1() != static_cast<std::uint8_t>(state_->management.algorithm))
+        // OpenSC asks for random bytes as a 9B challenge with algorithm 00, whatever the key.
+        const bool challengeRequest =
+            members->size() == 1 && members->front().tag == 0x81 && members->front().value.empty();
+        if (command.p1() != static_cast<std::uint8_t>(state_->management.algorithm) &&
+            !(command.p1() == 0x00 && challengeRequest))
             return status(0x6A86);
         auto answer = management_->step(state_->management, *members);
         if (answer.sw == 0x9000 && management_->authenticated() && usesDefaultManagementKey())

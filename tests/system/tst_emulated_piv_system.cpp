@@ -1,0 +1,470 @@
+// The emulated PIV card hosted by server-ccid, judged by the tools people use on PIV cards,
+// through a real private pcscd: OpenSC (opensc-tool, pkcs15-tool, piv-tool, pkcs11-tool on
+// opensc-pkcs11.so), Yubico's yubico-piv-tool and ykcs11, ssh-keygen, NSS's certutil.
+// Keys are generated on the card, certificates issued to them by a test CA with openssl and
+// written to the card, and every signature is verified by openssl against the public key the
+// card gave out.
+#include "pcsc_rig.h"
+
+#include <QDir>
+#include <QFile>
+#include <QRegularExpression>
+#include <QtTest>
+
+using vscard::test::PcscRig;
+using vscard::test::ToolResult;
+
+namespace {
+
+const QString kPin = "123456";
+const QString kPuk = "12345678";
+
+QString pivCard(const QString& name, const QString& stateDirectory)
+{
+    return QStringLiteral("emulated:use_hw=no soft=(,%1,PIV,state=%2)").arg(name, stateDirectory);
+}
+
+} // namespace
+
+class TestEmulatedPivSystem : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void factoryCard_namedByOpenscAndYubicoPivTool();
+    void generatedKeys_signDecryptDerive_verifiedByOpenssl();
+    void pkcs11Test_withLogin_reportsNoErrors();
+    void sshKeygenAndCertutil_seeTheCardsKeysAndCertificates();
+    void pivTool_generatesWithTheManagementKey();
+    void ykcs11_signs_whenTheReaderIsNamedYubico();
+    void pin_countsDownBlocks_pukUnblocks_changePin();
+    void managementKey_changed_oldOneRefused();
+    void reset_whenPinAndPukBlocked_givesAFactoryCard();
+    void state_survivesRestart_sameKeysStillSign();
+    void twoCards_oneServer_differentIdentities();
+
+private:
+    bool start(PcscRig& rig, const QStringList& cards, int readers = 1);
+    ToolResult ykpiv(PcscRig& rig, const QStringList& arguments, const QString& reader = "vscard");
+    ToolResult pkcs11(PcscRig& rig, const QStringList& arguments,
+                      const QString& module = VSCARD_OPENSC_PKCS11);
+    // Generates a key with yubico-piv-tool, has the test CA issue it a certificate, writes
+    // that to the card; the public key's PEM path.
+    QString provision(PcscRig& rig, const QString& slot, const QString& algorithm,
+                      const QString& reader = "vscard");
+    QString file(const QString& name) const { return work_.filePath(name); }
+    ToolResult shell(PcscRig& rig, const QString& script) { return rig.run("sh", {"-c", script}); }
+    QString verifies(PcscRig& rig, const QString& publicKey, const QString& signature,
+                     const QString& options = {});
+
+    QTemporaryDir work_;
+    int cards_ = 0;
+};
+
+void TestEmulatedPivSystem::initTestCase()
+{
+    QVERIFY(work_.isValid());
+    QFile data(file("data.txt"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    data.write("signed by an emulated PIV card\n");
+    data.close();
+    QProcess ca;
+    ca.setProcessChannelMode(QProcess::MergedChannels);
+    ca.start("openssl", {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                         "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-subj",
+                         "/CN=vscard test CA", "-days", "30"});
+    QVERIFY(ca.waitForFinished(30000));
+    QVERIFY2(ca.exitCode() == 0, ca.readAll().constData());
+}
+
+bool TestEmulatedPivSystem::start(PcscRig& rig, const QStringList& cards, int readers)
+{
+    for (const QString& card : cards)
+        rig.extraServerArguments << "--card" << card;
+    if (!rig.start()) {
+        qWarning("%s", qPrintable(rig.error()));
+        return false;
+    }
+    const QRegularExpression withCard("\\d+\\s+Yes\\s+" + QRegularExpression::escape(rig.pcscName));
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (rig.opensc({"-l"}).output.count(withCard) == readers)
+            return true;
+        QTest::qWait(100);
+    }
+    qWarning("%s", qPrintable(rig.opensc({"-l"}).output + rig.serverLog()));
+    return false;
+}
+
+ToolResult TestEmulatedPivSystem::ykpiv(PcscRig& rig, const QStringList& arguments,
+                                        const QString& reader)
+{
+    return rig.run("yubico-piv-tool", QStringList{"-r", reader} + arguments, 120000);
+}
+
+ToolResult TestEmulatedPivSystem::pkcs11(PcscRig& rig, const QStringList& arguments,
+                                         const QString& module)
+{
+    return rig.run("pkcs11-tool", QStringList{"--module", module} + arguments, 120000);
+}
+
+QString TestEmulatedPivSystem::provision(PcscRig& rig, const QString& slot,
+                                         const QString& algorithm, const QString& reader)
+{
+    const QString publicKey = file(QStringLiteral("card%1-%2.pem").arg(cards_).arg(slot));
+    const QString certificate = file(QStringLiteral("card%1-%2.crt").arg(cards_).arg(slot));
+    const auto generated =
+        ykpiv(rig, {"-a", "generate", "-s", slot, "-A", algorithm, "-o", publicKey}, reader);
+    if (generated.exitCode != 0) {
+        qWarning("generate: %s", qPrintable(generated.output));
+        return {};
+    }
+    const auto issued =
+        shell(rig, QStringLiteral("openssl x509 -new -force_pubkey %1 -subj '/CN=slot %2' -CA %3 "
+                                  "-CAkey %4 -days 30 -out %5")
+                       .arg(publicKey, slot, file("ca.pem"), file("ca.key"), certificate));
+    const auto imported =
+        ykpiv(rig, {"-a", "import-certificate", "-s", slot, "-i", certificate}, reader);
+    if (issued.exitCode != 0 || imported.exitCode != 0) {
+        qWarning("certificate: %s %s", qPrintable(issued.output), qPrintable(imported.output));
+        return {};
+    }
+    return publicKey;
+}
+
+QString TestEmulatedPivSystem::verifies(PcscRig& rig, const QString& publicKey,
+                                        const QString& signature, const QString& options)
+{
+    return shell(rig, QStringLiteral("openssl dgst %1 -verify %2 -signature %3 %4")
+                          .arg(options, publicKey, signature, file("data.txt")))
+        .output;
+}
+
+void TestEmulatedPivSystem::factoryCard_namedByOpenscAndYubicoPivTool()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("factory"))}));
+    QCOMPARE(rig.opensc({"-n"}).output.trimmed().split('\n').last(),
+             QString("Personal Identity Verification Card"));
+    // The server says which serial the card has, and that its management key is the
+    // well-known one.
+    const QRegularExpression serialLine("emulated PIV card Test PIV with 0 keys, serial (\\d+)");
+    const auto serial = serialLine.match(rig.serverLog());
+    QVERIFY2(serial.hasMatch(), qPrintable(rig.serverLog()));
+    QVERIFY(rig.serverLog().contains("uses the factory default management key"));
+
+    const auto status = ykpiv(rig, {"-a", "status"});
+    QVERIFY2(status.exitCode == 0, qPrintable(status.output));
+    QVERIFY(status.output.contains("Version:\t5.4.3"));
+    QVERIFY(status.output.contains("Serial Number:\t" + serial.captured(1)));
+    QVERIFY(status.output.contains("PIN tries left:\t3"));
+    const auto chuid = QRegularExpression("CHUID:\t(\\S+)").match(status.output);
+    QVERIFY(chuid.hasMatch());
+    const QString guid = chuid.captured(1).section("3410", 1).left(32);
+    QCOMPARE(guid.size(), 32);
+
+    // OpenSC's serial is the CHUID's GUID; its PINs are the PIV PIN and PUK.
+    const auto pkcs15 = rig.run("pkcs15-tool", {"-D"});
+    QVERIFY2(pkcs15.output.contains("PKCS#15 Card [PIV_II]"), qPrintable(pkcs15.output));
+    QVERIFY(pkcs15.output.contains("Serial number  : " + guid));
+    QVERIFY(pkcs15.output.contains("PIN [PIN]"));
+    QVERIFY(pkcs15.output.contains("PIN [PIV PUK]"));
+    QVERIFY(pkcs15.output.contains("Data object 'Card Holder Unique Identifier'"));
+    QVERIFY(pkcs15.output.contains("Data object 'Card Capability Container'"));
+}
+
+void TestEmulatedPivSystem::generatedKeys_signDecryptDerive_verifiedByOpenssl()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("keys"))}));
+    const QString auth = provision(rig, "9a", "ECCP256");
+    const QString sign = provision(rig, "9c", "RSA2048");
+    const QString keyManagement = provision(rig, "9d", "ECCP256");
+    const QString cardAuth = provision(rig, "9e", "ECCP384");
+    QVERIFY(!auth.isEmpty() && !sign.isEmpty() && !keyManagement.isEmpty() && !cardAuth.isEmpty());
+
+    // pkcs15-tool lists the four keys, each in its slot.
+    const auto pkcs15 = rig.run("pkcs15-tool", {"-D"});
+    for (const char* key : {"Private EC Key [PIV AUTH key]", "Private RSA Key [SIGN key]",
+                            "Private EC Key [KEY MAN key]", "Private EC Key [CARD AUTH key]"})
+        QVERIFY2(pkcs15.output.contains(key), qPrintable(pkcs15.output));
+
+    const auto signWith = [&](const QString& id, const QString& mechanism, const QString& out) {
+        return pkcs11(rig,
+                      {"--login", "--pin", kPin, "--sign", "--id", id, "-m", mechanism,
+                       "--signature-format", "openssl", "-i", file("data.txt"), "-o", file(out)});
+    };
+    QVERIFY(signWith("01", "ECDSA-SHA256", "ecdsa.sig").exitCode == 0);
+    QVERIFY(verifies(rig, auth, file("ecdsa.sig"), "-sha256").contains("Verified OK"));
+    QVERIFY(signWith("04", "ECDSA-SHA384", "ecdsa384.sig").exitCode == 0);
+    QVERIFY(verifies(rig, cardAuth, file("ecdsa384.sig"), "-sha384").contains("Verified OK"));
+    QVERIFY(signWith("02", "SHA256-RSA-PKCS", "rsa.sig").exitCode == 0);
+    QVERIFY(verifies(rig, sign, file("rsa.sig"), "-sha256").contains("Verified OK"));
+    const auto pss = signWith("02", "SHA256-RSA-PKCS-PSS", "pss.sig");
+    QVERIFY2(pss.exitCode == 0, qPrintable(pss.output));
+    QVERIFY(verifies(rig, sign, file("pss.sig"),
+                     "-sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1")
+                .contains("Verified OK"));
+
+    // Decryption with the RSA key (OpenSC lets 9C decrypt): openssl encrypts to its public key.
+    QVERIFY(shell(rig, QStringLiteral("printf 'a secret for 9c' > %1 && openssl pkeyutl -encrypt "
+                                      "-pubin -inkey %2 -in %1 -out %3")
+                           .arg(file("plain.txt"), sign, file("cipher.bin")))
+                .exitCode == 0);
+    const auto decrypted = pkcs11(rig, {"--login", "--pin", kPin, "--decrypt", "--id", "02", "-m",
+                                        "RSA-PKCS", "-i", file("cipher.bin")});
+    QVERIFY2(decrypted.output.contains("a secret for 9c"), qPrintable(decrypted.output));
+
+    // ECDH with the key management key: the card and openssl agree on the secret.
+    QVERIFY(shell(rig,
+                  QStringLiteral("openssl genpkey -algorithm EC -pkeyopt "
+                                 "ec_paramgen_curve:P-256 -out %1 && openssl pkey -in %1 "
+                                 "-pubout -outform DER -out %2 && openssl pkeyutl -derive "
+                                 "-inkey %1 -peerkey %3 -out %4")
+                      .arg(file("peer.key"), file("peer.der"), keyManagement, file("expected.bin")))
+                .exitCode == 0);
+    const auto derived =
+        pkcs11(rig, {"--login", "--pin", kPin, "--derive", "--id", "03", "-m", "ECDH1-DERIVE", "-i",
+                     file("peer.der"), "-o", file("derived.bin")});
+    QVERIFY2(derived.exitCode == 0, qPrintable(derived.output));
+    QFile expected(file("expected.bin"));
+    QFile agreed(file("derived.bin"));
+    QVERIFY(expected.open(QIODevice::ReadOnly) && agreed.open(QIODevice::ReadOnly));
+    const QByteArray secret = expected.readAll();
+    QCOMPARE(secret.size(), 32);
+    QCOMPARE(agreed.readAll().toHex(), secret.toHex());
+}
+
+void TestEmulatedPivSystem::pkcs11Test_withLogin_reportsNoErrors()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("selftest"))}));
+    QVERIFY(!provision(rig, "9a", "RSA2048").isEmpty());
+    QVERIFY(!provision(rig, "9c", "ECCP256").isEmpty());
+    const auto result = pkcs11(rig, {"--test", "--login", "--pin", kPin});
+    QVERIFY2(result.exitCode == 0 && result.output.contains("No errors"),
+             qPrintable(result.output));
+    // Its random bytes came from the card (OpenSC asks for 9B challenges).
+    QVERIFY(!result.output.contains("C_GenerateRandom failed"));
+}
+
+void TestEmulatedPivSystem::sshKeygenAndCertutil_seeTheCardsKeysAndCertificates()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("ssh"))}));
+    const QString auth = provision(rig, "9a", "ECCP256");
+    const QString sign = provision(rig, "9c", "RSA2048");
+    QVERIFY(!auth.isEmpty() && !sign.isEmpty());
+    const auto listed = rig.run("ssh-keygen", {"-D", VSCARD_OPENSC_PKCS11});
+    QVERIFY2(listed.exitCode == 0, qPrintable(listed.output));
+    for (const QString& pem : {auth, sign}) {
+        const auto expected = rig.run("ssh-keygen", {"-i", "-m", "PKCS8", "-f", pem});
+        const QString blob = expected.output.trimmed().section(' ', 1, 1);
+        QVERIFY(!blob.isEmpty());
+        QVERIFY2(listed.output.contains(blob), qPrintable(listed.output + expected.output));
+    }
+
+    // NSS through OpenSC's module sees both certificates.
+    const QString database = file("nss-client");
+    QDir().mkpath(database);
+    QVERIFY(rig.run("certutil", {"-N", "-d", "sql:" + database, "--empty-password"}).exitCode == 0);
+    const auto added = rig.run("modutil", {"-dbdir", "sql:" + database, "-add", "opensc",
+                                           "-libfile", VSCARD_OPENSC_PKCS11, "-force"});
+    QVERIFY2(added.exitCode == 0, qPrintable(added.output));
+    const auto certificates = rig.run("certutil", {"-L", "-d", "sql:" + database, "-h", "all"});
+    QVERIFY2(certificates.output.contains(":Certificate for PIV Authentication") &&
+                 certificates.output.contains(":Certificate for Digital Signature"),
+             qPrintable(certificates.output));
+}
+
+void TestEmulatedPivSystem::pivTool_generatesWithTheManagementKey()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("pivtool"))}));
+    QFile key(file("mgm.key"));
+    QVERIFY(key.open(QIODevice::WriteOnly));
+    key.write("01:02:03:04:05:06:07:08:01:02:03:04:05:06:07:08:01:02:03:04:05:06:07:08\n");
+    key.close();
+    // Without the management key the card refuses to generate.
+    const auto refused = rig.opensc(
+        {"-s", "00:A4:04:00:05:A0:00:00:03:08", "-s", "00:47:00:9A:05:AC:03:80:01:11:00"});
+    QVERIFY2(refused.output.contains("SW1=0x69, SW2=0x82"), qPrintable(refused.output));
+    // Debian's piv-tool 0.23 cannot write the public key it receives (-G -o) with OpenSSL 3,
+    // and its external authentication (-A A:) is broken; mutual authentication and a
+    // GENERATE sent with -s are what it can do: the card's answer is the 7F49 template.
+    const QString program =
+        QStringLiteral(
+            "PIV_EXT_AUTH_KEY=%1 piv-tool -A M:9B:03 -s 00:47:00:9A:05:AC:03:80:01:11:00")
+            .arg(file("mgm.key"));
+    const auto generated = shell(rig, program);
+    QVERIFY2(generated.output.contains("Received (SW1=0x90, SW2=0x00)"),
+             qPrintable(generated.output));
+    const QString point = vscard::test::receivedBytes(generated.output).remove(' ');
+    QVERIFY2(point.startsWith("7F494386410"), qPrintable(point));
+    // The card holds it: GET METADATA names the algorithm, the origin and the same point.
+    const auto metadata =
+        rig.opensc({"-s", "00:A4:04:00:05:A0:00:00:03:08", "-s", "00:F7:00:9A:00"});
+    const QString answer = vscard::test::receivedBytes(metadata.output, 1).remove(' ');
+    QVERIFY2(answer.startsWith("010111") && answer.contains("030101") &&
+                 answer.contains(point.mid(6)),
+             qPrintable(metadata.output));
+}
+
+void TestEmulatedPivSystem::ykcs11_signs_whenTheReaderIsNamedYubico()
+{
+    // ykcs11 looks only at readers whose name starts with "Yubico": the card never calls
+    // itself that, the user names the reader so.
+    PcscRig rig;
+    rig.pcscName = "Yubico vscard";
+    QVERIFY(start(rig, {pivCard("Test PIV", file("ykcs11"))}));
+    const QString auth = provision(rig, "9a", "ECCP256", "Yubico vscard");
+    QVERIFY(!auth.isEmpty());
+    const QString module = "/usr/lib/" VSCARD_LIBRARY_ARCHITECTURE "/libykcs11.so";
+    const auto slots = pkcs11(rig, {"-L"}, module);
+    QVERIFY2(slots.output.contains("Yubico vscard"), qPrintable(slots.output));
+    const auto signing =
+        pkcs11(rig,
+               {"--login", "--pin", kPin, "--sign", "--id", "01", "-m", "ECDSA-SHA256",
+                "--signature-format", "openssl", "-i", file("data.txt"), "-o", file("ykcs11.sig")},
+               module);
+    QVERIFY2(signing.exitCode == 0, qPrintable(signing.output));
+    QVERIFY(verifies(rig, auth, file("ykcs11.sig"), "-sha256").contains("Verified OK"));
+}
+
+void TestEmulatedPivSystem::pin_countsDownBlocks_pukUnblocks_changePin()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("pin"))}));
+    QVERIFY(!provision(rig, "9a", "ECCP256").isEmpty());
+    const auto wrong = pkcs11(rig, {"--login", "--pin", "654321", "-O"});
+    QVERIFY2(wrong.output.contains("CKR_PIN_INCORRECT"), qPrintable(wrong.output));
+    QVERIFY(ykpiv(rig, {"-a", "status"}).output.contains("PIN tries left:\t2"));
+    QVERIFY(ykpiv(rig, {"-a", "verify-pin", "-P", "000000"}).output.contains("1 tries left"));
+    // The third wrong PIN blocks it: OpenSC says so at once.
+    QVERIFY(pkcs11(rig, {"--login", "--pin", "111111", "-O"}).output.contains("CKR_PIN_LOCKED"));
+    QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "-O"}).output.contains("CKR_PIN_LOCKED"));
+    QVERIFY(ykpiv(rig, {"-a", "status"}).output.contains("PIN tries left:\t0"));
+    // The PUK sets a new PIN; the new one works in OpenSC, the old one not.
+    const auto unblocked = ykpiv(rig, {"-a", "unblock-pin", "-P", kPuk, "-N", "24682468"});
+    QVERIFY2(unblocked.exitCode == 0, qPrintable(unblocked.output));
+    QVERIFY(pkcs11(rig, {"--login", "--pin", "24682468", "-O"}).exitCode == 0);
+    QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "-O"}).output.contains("CKR_PIN_INCORRECT"));
+    const auto changed = ykpiv(rig, {"-a", "change-pin", "-P", "24682468", "-N", "13571357"});
+    QVERIFY2(changed.exitCode == 0, qPrintable(changed.output));
+    QVERIFY(ykpiv(rig, {"-a", "verify-pin", "-P", "13571357"}).output.contains("Successfully"));
+    const auto puk = ykpiv(rig, {"-a", "change-puk", "-P", kPuk, "-N", "87654321"});
+    QVERIFY2(puk.exitCode == 0, qPrintable(puk.output));
+    QVERIFY(ykpiv(rig, {"-a", "unblock-pin", "-P", kPuk, "-N", "11111111"}).exitCode != 0);
+    // No PIN or PUK, right or wrong, is in the server's trace of every APDU.
+    for (const QString& secret : {QString("13571357"), QString("87654321"), QString("654321")}) {
+        const QString secretHex = QString::fromLatin1(secret.toLatin1().toHex(' ')).toUpper();
+        QVERIFY2(!rig.serverLog().contains(secretHex), qPrintable(secret));
+    }
+}
+
+void TestEmulatedPivSystem::managementKey_changed_oldOneRefused()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("mgm"))}));
+    const QString newKey = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
+    const auto set = ykpiv(rig, {"-a", "set-mgm-key", "-n", newKey});
+    QVERIFY2(set.exitCode == 0, qPrintable(set.output));
+    QVERIFY(!rig.serverLog().contains(newKey, Qt::CaseInsensitive));
+    const auto refused = ykpiv(rig, {"-a", "generate", "-s", "9a", "-A", "ECCP256"});
+    QVERIFY2(refused.exitCode != 0, qPrintable(refused.output));
+    const auto accepted =
+        ykpiv(rig, {"-a", "generate", "-s", "9a", "-A", "ECCP256", "--key=" + newKey});
+    QVERIFY2(accepted.exitCode == 0, qPrintable(accepted.output));
+    // The metadata no longer says "default".
+    const auto metadata =
+        rig.opensc({"-s", "00:A4:04:00:05:A0:00:00:03:08", "-s", "00:F7:00:9B:00"});
+    QVERIFY2(vscard::test::receivedBytes(metadata.output, 1).contains("05 01 00"),
+             qPrintable(metadata.output));
+}
+
+void TestEmulatedPivSystem::reset_whenPinAndPukBlocked_givesAFactoryCard()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("reset"))}));
+    QVERIFY(!provision(rig, "9a", "ECCP256").isEmpty());
+    const QString before = ykpiv(rig, {"-a", "status"}).output;
+    QVERIFY(before.contains("Slot 9a:"));
+    QVERIFY(ykpiv(rig, {"-a", "reset"}).exitCode != 0); // PIN and PUK still work
+    for (int i = 0; i < 3; ++i) {
+        ykpiv(rig, {"-a", "verify-pin", "-P", "000000"});
+        ykpiv(rig, {"-a", "unblock-pin", "-P", "00000000", "-N", "000000"});
+    }
+    const auto reset = ykpiv(rig, {"-a", "reset"});
+    QVERIFY2(reset.exitCode == 0, qPrintable(reset.output));
+    const QString after = ykpiv(rig, {"-a", "status"}).output;
+    QVERIFY2(!after.contains("Slot 9a:") && after.contains("PIN tries left:\t3"),
+             qPrintable(after));
+    QVERIFY(ykpiv(rig, {"-a", "verify-pin", "-P", kPin}).exitCode == 0);
+    // Same serial, new CHUID.
+    const auto chuid = [](const QString& status) {
+        return QRegularExpression("CHUID:\t(\\S+)").match(status).captured(1);
+    };
+    QVERIFY(chuid(after) != chuid(before));
+    QCOMPARE(QRegularExpression("Serial Number:\t(\\d+)").match(after).captured(1),
+             QRegularExpression("Serial Number:\t(\\d+)").match(before).captured(1));
+}
+
+void TestEmulatedPivSystem::state_survivesRestart_sameKeysStillSign()
+{
+    PcscRig rig;
+    const QString state = file("restart");
+    QVERIFY(start(rig, {pivCard("Test PIV", state)}));
+    const QString auth = provision(rig, "9a", "ECCP256");
+    const QString sign = provision(rig, "9c", "RSA2048");
+    QVERIFY(!auth.isEmpty() && !sign.isEmpty());
+    QVERIFY(ykpiv(rig, {"-a", "change-pin", "-P", kPin, "-N", "975310"}).exitCode == 0);
+    const QString before = ykpiv(rig, {"-a", "status"}).output;
+    rig.stopServer();
+    // The private keys are in the card's NSS database, not in any file in the clear.
+    const auto plain = shell(rig, QStringLiteral("grep -rl 'PRIVATE KEY' %1").arg(state));
+    QVERIFY2(plain.output.trimmed().isEmpty(), qPrintable(plain.output));
+    QVERIFY(QFile::exists(state + "/nssdb/key4.db"));
+    QVERIFY(rig.startServer());
+    QTRY_VERIFY_WITH_TIMEOUT(rig.opensc({"-l"}).output.contains(QRegularExpression("0\\s+Yes")),
+                             10000);
+    const QString after = ykpiv(rig, {"-a", "status"}).output;
+    QCOMPARE(after, before); // serial, CHUID, certificates and their fingerprints
+    const auto readBack = ykpiv(rig, {"-a", "read-certificate", "-s", "9a"});
+    QVERIFY(readBack.output.contains("BEGIN CERTIFICATE"));
+    QVERIFY(pkcs11(rig, {"--login", "--pin", "975310", "--sign", "--id", "01", "-m", "ECDSA-SHA256",
+                         "--signature-format", "openssl", "-i", file("data.txt"), "-o",
+                         file("after.sig")})
+                .exitCode == 0);
+    QVERIFY(verifies(rig, auth, file("after.sig"), "-sha256").contains("Verified OK"));
+    QVERIFY(pkcs11(rig, {"--login", "--pin", "975310", "--sign", "--id", "02", "-m",
+                         "SHA256-RSA-PKCS", "-i", file("data.txt"), "-o", file("after-rsa.sig")})
+                .exitCode == 0);
+    QVERIFY(verifies(rig, sign, file("after-rsa.sig"), "-sha256").contains("Verified OK"));
+    QVERIFY(rig.serverLog().contains("emulated PIV card Test PIV with 2 keys"));
+}
+
+void TestEmulatedPivSystem::twoCards_oneServer_differentIdentities()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("One", file("one")), pivCard("Two", file("two"))}, 2));
+    const auto first = ykpiv(rig, {"-a", "status"}, "vscard 00 00");
+    const auto second = ykpiv(rig, {"-a", "status"}, "vscard 00 01");
+    const auto serial = [](const ToolResult& status) {
+        return QRegularExpression("Serial Number:\t(\\d+)").match(status.output).captured(1);
+    };
+    const auto chuid = [](const ToolResult& status) {
+        return QRegularExpression("CHUID:\t(\\S+)").match(status.output).captured(1);
+    };
+    QVERIFY(!serial(first).isEmpty() && !chuid(first).isEmpty());
+    QVERIFY(serial(first) != serial(second));
+    QVERIFY(chuid(first) != chuid(second));
+    cards_ = 1;
+    const QString one = provision(rig, "9a", "ECCP256", "vscard 00 00");
+    cards_ = 2;
+    const QString two = provision(rig, "9a", "ECCP256", "vscard 00 01");
+    QFile a(one), b(two);
+    QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+    QVERIFY(a.readAll() != b.readAll());
+}
+
+QTEST_GUILESS_MAIN(TestEmulatedPivSystem)
+#include "tst_emulated_piv_system.moc"
