@@ -39,6 +39,8 @@ private Q_SLOTS:
     void ykcs11_signs_whenTheReaderIsNamedYubico();
     void pin_countsDownBlocks_pukUnblocks_changePin();
     void managementKey_changed_oldOneRefused();
+    void attest_chainVerifiesWithOpenssl();
+    void importKey_rsa_signsLikeTheOriginal();
     void reset_whenPinAndPukBlocked_givesAFactoryCard();
     void state_survivesRestart_sameKeysStillSign();
     void twoCards_oneServer_differentIdentities();
@@ -379,6 +381,65 @@ void TestEmulatedPivSystem::managementKey_changed_oldOneRefused()
         rig.opensc({"-s", "00:A4:04:00:05:A0:00:00:03:08", "-s", "00:F7:00:9B:00"});
     QVERIFY2(vscard::test::receivedBytes(metadata.output, 1).contains("05 01 00"),
              qPrintable(metadata.output));
+}
+
+void TestEmulatedPivSystem::attest_chainVerifiesWithOpenssl()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("attest"))}));
+    const QString publicKey = provision(rig, "9a", "ECCP256");
+    QVERIFY(!publicKey.isEmpty());
+    const auto attested = ykpiv(rig, {"-a", "attest", "-s", "9a", "-o", file("attest-9a.pem")});
+    QVERIFY2(attested.exitCode == 0, qPrintable(attested.output));
+    const auto authority =
+        ykpiv(rig, {"-a", "read-certificate", "-s", "f9", "-o", file("attest-root.pem")});
+    QVERIFY2(authority.exitCode == 0, qPrintable(authority.output));
+    const auto verified =
+        rig.run("openssl", {"verify", "-CAfile", file("attest-root.pem"), file("attest-9a.pem")});
+    QVERIFY2(verified.output.contains(": OK"), qPrintable(verified.output));
+    // It vouches for the key the card generated, and says whose card it is.
+    const auto attestedKey = shell(rig, QStringLiteral("openssl x509 -in %1 -pubkey -noout | "
+                                                       "diff - %2 && openssl x509 -in %1 -noout "
+                                                       "-subject -issuer")
+                                            .arg(file("attest-9a.pem"), publicKey));
+    QVERIFY2(attestedKey.exitCode == 0, qPrintable(attestedKey.output));
+    const QString serial = QRegularExpression("Serial Number:\\t(\\d+)")
+                               .match(ykpiv(rig, {"-a", "status"}).output)
+                               .captured(1);
+    QVERIFY2(attestedKey.output.contains("serialNumber = " + serial),
+             qPrintable(attestedKey.output));
+    QVERIFY(!attestedKey.output.contains("Yubico"));
+    // An empty slot has nothing to attest.
+    QVERIFY(ykpiv(rig, {"-a", "attest", "-s", "9c"}).exitCode != 0);
+}
+
+void TestEmulatedPivSystem::importKey_rsa_signsLikeTheOriginal()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("import"))}));
+    const QString key = file("imported.key");
+    const QString publicKey = file("imported.pem");
+    const QString certificate = file("imported.crt");
+    QVERIFY(shell(rig, QStringLiteral("openssl genrsa -out %1 2048 && openssl rsa -in %1 -pubout "
+                                      "-out %2 && openssl req -new -x509 -key %1 -subj "
+                                      "'/CN=imported' -days 30 -out %3")
+                           .arg(key, publicKey, certificate))
+                .exitCode == 0);
+    const auto imported = ykpiv(rig, {"-a", "import-key", "-s", "9a", "-i", key});
+    QVERIFY2(imported.exitCode == 0, qPrintable(imported.output));
+    QVERIFY(ykpiv(rig, {"-a", "import-certificate", "-s", "9a", "-i", certificate}).exitCode == 0);
+    QVERIFY(!rig.serverLog().contains("PRIVATE KEY"));
+    const auto signing =
+        pkcs11(rig, {"--login", "--pin", kPin, "--sign", "--id", "01", "-m", "SHA256-RSA-PKCS",
+                     "-i", file("data.txt"), "-o", file("imported.sig")});
+    QVERIFY2(signing.exitCode == 0, qPrintable(signing.output));
+    QVERIFY(verifies(rig, publicKey, file("imported.sig"), "-sha256").contains("Verified OK"));
+    // The card knows it did not make the key: origin "imported", and no attestation.
+    const auto metadata =
+        rig.opensc({"-s", "00:A4:04:00:05:A0:00:00:03:08", "-s", "00:F7:00:9A:00"});
+    QVERIFY2(vscard::test::receivedBytes(metadata.output, 1).contains("03 01 02"),
+             qPrintable(metadata.output));
+    QVERIFY(ykpiv(rig, {"-a", "attest", "-s", "9a"}).exitCode != 0);
 }
 
 void TestEmulatedPivSystem::reset_whenPinAndPukBlocked_givesAFactoryCard()

@@ -3,6 +3,8 @@
 // directory for the tests of what survives a restart).
 #include "hex_bytes.h"
 #include "piv/piv_crypto.h"
+#include "piv/piv_defaults.h"
+#include "piv/piv_state.h"
 #include "vscard/atr.h"
 #include "vscard/cacard/ber_tlv.h"
 #include "vscard/cacard/piv_card.h"
@@ -92,9 +94,13 @@ private Q_SLOTS:
     void setPinRetries_needsManagementKeyAndPin();
     void resetApplication_onlyWhenPinAndPukBlocked_thenFactoryCard();
     void cardReset_forgetsPinAndManagementAuthentication();
+    void attest_generatedKey_signedByTheCardsAttestationKey();
+    void import_errors_data();
+    void import_errors();
     void transport_errors_data();
     void transport_errors();
     void state_survivesReopen_andIsLocked();
+    void stateFile_roundTrips_andRefusesWhatItDidNotWrite();
 
 private:
     Bytes send(const Bytes& apdu) { return card_->process(apdu); }
@@ -751,6 +757,56 @@ void TestPivCard::cardReset_forgetsPinAndManagementAuthentication()
     QCOMPARE(sw(send("00 DB 3F FF 0A 5C 03 5F C1 09 53 03 01 01 41")), 0x6982);
 }
 
+void TestPivCard::attest_generatedKey_signedByTheCardsAttestationKey()
+{
+    // The attestation certificate is there from the start, readable by anyone.
+    const Bytes authority = sendAll(fromHex("00 CB 3F FF 05 5C 03 5F FF 01 00"));
+    QCOMPARE(sw(authority), 0x9000);
+    QVERIFY(hex(authority).startsWith("53 82"));
+    QCOMPARE(sw(send("00 F9 9A 00 00")), 0x6A88); // nothing to attest yet
+    authenticate(*card_);
+    QCOMPARE(sw(generate(*card_, 0x9A, 0x11)), 0x9000);
+    const Bytes certificate = sendAll(fromHex("00 F9 9A 00 00"));
+    QCOMPARE(sw(certificate), 0x9000);
+    QVERIFY(hex(certificate).startsWith("30 82"));
+    // It names the card's serial and carries the slot's policies (PIN once, touch never).
+    const QString text = hex(certificate);
+    QVERIFY(text.contains("2B 06 01 04 01 82 C4 0A 03 08 04 02 02 01"));
+    QVERIFY(text.contains("2B 06 01 04 01 82 C4 0A 03 03 04 03 05 04 03"));
+    QCOMPARE(sw(send("00 F9 9B 00 00")), 0x6A86);
+    QCOMPARE(sw(send("00 F9 F9 00 00")), 0x6A86);
+    QCOMPARE(sw(send("00 F9 9A 01 00")), 0x6A86);
+    // GENERATE and RESET leave the attestation key alone; it is no key of the user's.
+    QCOMPARE(card_->keyCount(), 1u);
+}
+
+void TestPivCard::import_errors_data()
+{
+    QTest::addColumn<QString>("apdu");
+    QTest::addColumn<int>("expected");
+    QTest::newRow("a management key algorithm") << "00 FE 03 9A 04 01 02 01 02" << 0x6A86;
+    QTest::newRow("the management key slot") << "00 FE 07 9B 04 01 02 01 02" << 0x6A86;
+    QTest::newRow("the attestation slot") << "00 FE 11 F9 03 06 01 01" << 0x6A86;
+    QTest::newRow("RSA without its CRT values")
+        << "00 FE 07 9A 08 01 02 01 02 02 02 01 02" << 0x6A80;
+    QTest::newRow("EC scalar of the wrong size") << "00 FE 11 9A 04 06 02 01 02" << 0x6A80;
+    QTest::newRow("EC: NSS cannot give its public key")
+        << "00 FE 11 9A 22 06 20 " + QString("01 ").repeated(32) << 0x6A80;
+    QTest::newRow("policy out of range")
+        << "00 FE 11 9A 25 06 20 " + QString("01 ").repeated(32) + "AA 01 09" << 0x6A80;
+    QTest::newRow("broken TLV") << "00 FE 11 9A 03 06 05 01" << 0x6A80;
+}
+
+void TestPivCard::import_errors()
+{
+    QFETCH(QString, apdu);
+    QFETCH(int, expected);
+    QCOMPARE(sw(send(fromHex("00 FE 11 9A 22 06 20 " + QString("01 ").repeated(32)))), 0x6982);
+    authenticate(*card_);
+    QCOMPARE(sw(send(fromHex(apdu))), expected);
+    QCOMPARE(card_->keyCount(), 0u);
+}
+
 void TestPivCard::transport_errors_data()
 {
     QTest::addColumn<QString>("apdu");
@@ -762,7 +818,6 @@ void TestPivCard::transport_errors_data()
     QTest::newRow("three bytes") << "00 CB 3F" << 0x6700;
     QTest::newRow("GET RESPONSE with nothing waiting") << "00 C0 00 00 00" << 0x6985;
     QTest::newRow("GET RESPONSE with P1") << "00 C0 01 00 00" << 0x6A86;
-    QTest::newRow("import (not offered yet)") << "00 FE 11 9A 04 06 02 01 02" << 0x6D00;
 }
 
 void TestPivCard::transport_errors()
@@ -816,6 +871,29 @@ void TestPivCard::state_survivesReopen_andIsLocked()
     appendBerTlv(ecdsa, 0x81, Bytes(32, 0x11));
     QCOMPARE(sw((*card)->process(command(0, 0x87, 0x11, 0x9A, encodeBerTlv(0x7C, ecdsa)))), 0x9000);
     QCOMPARE((*card)->keyCount(), 1u);
+}
+
+void TestPivCard::stateFile_roundTrips_andRefusesWhatItDidNotWrite()
+{
+    auto keys = PivCard::open({}); // NSS up for the factory state's random bytes
+    QVERIFY(keys.ok());
+    auto state = piv::factoryState();
+    QVERIFY(state.ok());
+    state->keys[0x9A] = {piv::Algorithm::EccP256, piv::PinPolicy::Always, piv::TouchPolicy::Cached,
+                         piv::KeyOrigin::Imported, Bytes{1, 2, 3}};
+    state->objects[0x5FC105] = Bytes(300, 0x42);
+    const Bytes encoded = piv::encodeCardState(*state);
+    const auto decoded = piv::decodeCardState(encoded);
+    QVERIFY2(decoded.ok(), decoded ? "" : decoded.error().c_str());
+    QVERIFY(*decoded == *state);
+    for (std::size_t cut : {std::size_t(0), std::size_t(1), encoded.size() / 2, encoded.size() - 1})
+        QVERIFY(!piv::decodeCardState(ByteView(encoded).first(cut)).ok());
+    Bytes foreign = encoded;
+    foreign[2] = 2; // format version 2
+    QVERIFY(!piv::decodeCardState(foreign).ok());
+    Bytes extra = encoded;
+    extra.insert(extra.end(), {0x99, 0x00});
+    QVERIFY(!piv::decodeCardState(extra).ok());
 }
 
 QTEST_GUILESS_MAIN(TestPivCard)

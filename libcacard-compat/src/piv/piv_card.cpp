@@ -110,6 +110,11 @@ Result<std::unique_ptr<PivCard>, std::string> PivCard::open(PivCardSettings sett
         it = card->state_->keys.erase(it);
         changed = true;
     }
+    if (!card->keys_->has(kAttestationKey)) {
+        if (const auto error = card->ensureAttestationKey())
+            return fail(*error);
+        changed = true;
+    }
     if (changed && !card->save())
         return fail(std::string("cannot save the card's state"));
     if (card->usesDefaultManagementKey())
@@ -227,6 +232,8 @@ Bytes PivCard::dispatch(const CommandApdu& command)
     case 0xFF: return setManagementKey(command);
     case 0xFA: return setPinRetries(command);
     case 0xFB: return resetApplication(command);
+    case 0xFE: return importKey(command);
+    case 0xF9: return attest(command);
     default: return status(0x6D00);
     }
 }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <sys/stat.h>
+#include <vector>
 
 namespace vscard::cacard::piv {
 
@@ -214,7 +215,9 @@ Result<Bytes, std::string> KeyStore::hold(std::uint8_t slot, void* privateKey, v
     erase(slot);
     if (persistent_ && key->pkcs11Slot == asSlot(slot_)) { // ours, not an adopted key
         PK11_SetPrivateKeyNickname(key, nickname(slot).c_str());
-        PK11_SetPublicKeyNickname(pub, nickname(slot).c_str());
+        // A public key made from the private one (an import) is no object of the token.
+        if (pub->pkcs11Slot == asSlot(slot_) && pub->pkcs11ID != CK_INVALID_HANDLE)
+            PK11_SetPublicKeyNickname(pub, nickname(slot).c_str());
     }
     keys_[slot] = {SECKEY_CopyPrivateKey(key), *algorithm};
     return der;
@@ -247,14 +250,85 @@ Result<Bytes, std::string> KeyStore::generate(std::uint8_t slot, Algorithm algor
     return held;
 }
 
-Result<Bytes, std::string> KeyStore::importRsa(std::uint8_t, Algorithm, const RsaComponents&)
+Result<Bytes, std::string> KeyStore::importRsa(std::uint8_t slot, Algorithm algorithm,
+                                               const RsaComponents& components)
 {
-    return fail(std::string("importing RSA keys is not supported yet"));
+    if (!isRsa(algorithm))
+        return fail(std::string("not an RSA algorithm"));
+    // IMPORT gives the primes and CRT values but not the modulus nor the private exponent:
+    // NSS's soft token computes them from the primes and the public exponent (the YubiKey's
+    // 65537) when a key is created without them.
+    CK_OBJECT_CLASS keyClass = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE keyType = CKK_RSA;
+    CK_BBOOL yes = CK_TRUE;
+    CK_BBOOL token = persistent_ ? CK_TRUE : CK_FALSE;
+    const std::string label = nickname(slot);
+    auto id = randomBytes(16);
+    if (!id)
+        return fail(id.error());
+    unsigned char exponent[] = {0x01, 0x00, 0x01};
+    const auto attribute = [](CK_ATTRIBUTE_TYPE type, const void* value, std::size_t size) {
+        return CK_ATTRIBUTE{type, const_cast<void*>(value), static_cast<CK_ULONG>(size)};
+    };
+    CK_ATTRIBUTE attributes[] = {
+        attribute(CKA_CLASS, &keyClass, sizeof keyClass),
+        attribute(CKA_KEY_TYPE, &keyType, sizeof keyType),
+        attribute(CKA_TOKEN, &token, 1),
+        attribute(CKA_PRIVATE, &yes, 1),
+        attribute(CKA_SENSITIVE, &yes, 1),
+        attribute(CKA_SIGN, &yes, 1),
+        attribute(CKA_DECRYPT, &yes, 1),
+        attribute(CKA_ID, id->data(), id->size()),
+        attribute(CKA_LABEL, label.data(), label.size()),
+        attribute(CKA_PUBLIC_EXPONENT, exponent, sizeof exponent),
+        attribute(CKA_PRIME_1, components.p.data(), components.p.size()),
+        attribute(CKA_PRIME_2, components.q.data(), components.q.size()),
+        attribute(CKA_EXPONENT_1, components.dp.data(), components.dp.size()),
+        attribute(CKA_EXPONENT_2, components.dq.data(), components.dq.size()),
+        attribute(CKA_COEFFICIENT, components.qinv.data(), components.qinv.size()),
+    };
+    PK11GenericObject* object = PK11_CreateGenericObject(
+        asSlot(slot_), attributes, sizeof attributes / sizeof attributes[0], persistent_);
+    if (!object)
+        return fail("NSS refused the RSA key: " + nssErrorText());
+    PK11_DestroyGenericObject(object); // the handle only; the key stays
+    SECItem idItem = {siBuffer, id->data(), static_cast<unsigned>(id->size())};
+    SECKEYPrivateKey* key = PK11_FindKeyByKeyID(asSlot(slot_), &idItem, nullptr);
+    if (!key)
+        return fail("the imported key is not found again: " + nssErrorText());
+    if (algorithmOf(key) != algorithm) {
+        PK11_DeleteTokenPrivateKey(key, PR_FALSE);
+        return fail(std::string("the primes make a key of another size than the algorithm says"));
+    }
+    SECKEYPublicKey* pub = SECKEY_ConvertToPublicKey(key);
+    if (!pub) {
+        PK11_DeleteTokenPrivateKey(key, PR_FALSE);
+        return fail("no public key for the imported key: " + nssErrorText());
+    }
+    if (persistent_) {
+        // The old key goes, the new one stays: only the new one has this id.
+        const std::string name = nickname(slot);
+        if (SECKEYPrivateKeyList* keys =
+                PK11_ListPrivKeysInSlot(asSlot(slot_), const_cast<char*>(name.c_str()), nullptr)) {
+            for (SECKEYPrivateKeyListNode* node = PRIVKEY_LIST_HEAD(keys);
+                 !PRIVKEY_LIST_END(node, keys); node = PRIVKEY_LIST_NEXT(node))
+                if (node->key->pkcs11ID != key->pkcs11ID)
+                    PK11_DestroyTokenObject(node->key->pkcs11Slot, node->key->pkcs11ID);
+            SECKEY_DestroyPrivateKeyList(keys);
+        }
+    }
+    auto held = hold(slot, key, pub);
+    SECKEY_DestroyPrivateKey(key);
+    SECKEY_DestroyPublicKey(pub);
+    return held;
 }
 
 Result<Bytes, std::string> KeyStore::importEcc(std::uint8_t, Algorithm, ByteView)
 {
-    return fail(std::string("importing EC keys is not supported yet"));
+    // NSS keeps an EC private key given as its scalar but does not compute its public point,
+    // which GET METADATA and GENERATE's answers need; not offered until it does.
+    return fail(std::string("importing EC keys is not supported: NSS does not derive their "
+                            "public key"));
 }
 
 Result<Bytes, std::string> KeyStore::adopt(std::uint8_t slot, void* privateKey)
@@ -277,10 +351,13 @@ void KeyStore::erase(std::uint8_t slot)
     }
 }
 
-void KeyStore::eraseAll()
+void KeyStore::eraseAllBut(std::uint8_t keep)
 {
-    while (!keys_.empty()) {
-        const std::uint8_t slot = keys_.begin()->first;
+    std::vector<std::uint8_t> slots;
+    for (const auto& [slot, held] : keys_)
+        if (slot != keep)
+            slots.push_back(slot);
+    for (std::uint8_t slot : slots) {
         erase(slot);
         if (persistent_)
             deleteTokenObjects(asSlot(slot_), slot);
@@ -420,6 +497,35 @@ Result<Bytes, std::string> KeyStore::publicKeyMembers(ByteView publicKeyInfo)
     }
     SECKEY_DestroyPublicKey(key);
     return members;
+}
+
+int KeyStore::certificateSignatureAlgorithm(std::uint8_t slot) const
+{
+    const auto held = algorithm(slot);
+    if (held == Algorithm::EccP384)
+        return SEC_OID_ANSIX962_ECDSA_SHA384_SIGNATURE;
+    if (held && isEcc(*held))
+        return SEC_OID_ANSIX962_ECDSA_SHA256_SIGNATURE;
+    return SEC_OID_PKCS1_SHA256_WITH_RSA_ENCRYPTION;
+}
+
+Result<Bytes, std::string> KeyStore::signCertificate(std::uint8_t slot, ByteView tbsCertificate)
+{
+    SECKEYPrivateKey* key = asKey(keyOf(slot));
+    if (!key)
+        return fail(std::string("no key in the slot"));
+    PLArenaPool* arena = PORT_NewArena(DER_DEFAULT_CHUNKSIZE);
+    if (!arena)
+        return fail(std::string("out of memory"));
+    SECItem signedDer = {siBuffer, nullptr, 0};
+    const SECStatus status = SEC_DerSignData(
+        arena, &signedDer, tbsCertificate.data(), static_cast<int>(tbsCertificate.size()), key,
+        static_cast<SECOidTag>(certificateSignatureAlgorithm(slot)));
+    Result<Bytes, std::string> out = fail("signing the certificate failed: " + nssErrorText());
+    if (status == SECSuccess)
+        out = Bytes(signedDer.data, signedDer.data + signedDer.len);
+    PORT_FreeArena(arena, PR_FALSE);
+    return out;
 }
 
 } // namespace vscard::cacard::piv

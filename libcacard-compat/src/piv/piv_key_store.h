@@ -43,7 +43,8 @@ public:
     // only: the keys of a card made from an NSS database stay in that database.
     Result<Bytes, std::string> adopt(std::uint8_t slot, void* privateKey);
     void erase(std::uint8_t slot);
-    void eraseAll();
+    // Every key but those in `keep` (a RESET keeps the attestation key, as a YubiKey does).
+    void eraseAllBut(std::uint8_t keep);
 
     // The raw RSA private operation on one modulus-sized block (signature or decryption).
     Result<Bytes, std::string> rsaPrivate(std::uint8_t slot, ByteView block);
@@ -54,6 +55,11 @@ public:
     // A DER signature over data with a hash (SHA-256 for P-256 and RSA, SHA-384 for P-384):
     // for certificates the card makes itself (attestation).
     Result<Bytes, std::string> signData(std::uint8_t slot, ByteView data);
+    // The DER of a signed X.509 certificate whose TBSCertificate is given, signed by the
+    // slot's key (the attestation key signing what ATTEST answers).
+    Result<Bytes, std::string> signCertificate(std::uint8_t slot, ByteView tbsCertificate);
+    // The algorithm identifier signCertificate uses for the slot's key (SECOidTag).
+    int certificateSignatureAlgorithm(std::uint8_t slot) const;
 
     bool persistent() const { return persistent_; }
 

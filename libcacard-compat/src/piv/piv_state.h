@@ -24,6 +24,7 @@ struct Credential { // the PIN or the PUK
     bool isDefault = true; // still the factory value (GET METADATA tells the tools)
 
     bool blocked() const { return remaining == 0; }
+    friend bool operator==(const Credential&, const Credential&) = default;
 };
 
 struct ManagementKey {
@@ -31,6 +32,7 @@ struct ManagementKey {
     Bytes key;
     TouchPolicy touch = TouchPolicy::Never;
     bool isDefault = true;
+    friend bool operator==(const ManagementKey&, const ManagementKey&) = default;
 };
 
 enum class KeyOrigin : std::uint8_t { Generated = 1, Imported = 2 };
@@ -41,6 +43,7 @@ struct KeySlot {
     TouchPolicy touchPolicy = TouchPolicy::Default;
     KeyOrigin origin = KeyOrigin::Generated;
     Bytes publicKeyInfo; // SubjectPublicKeyInfo DER
+    friend bool operator==(const KeySlot&, const KeySlot&) = default;
 };
 
 struct CardState {
@@ -53,23 +56,6 @@ struct CardState {
 
     friend bool operator==(const CardState&, const CardState&) = default;
 };
-
-inline bool operator==(const Credential& a, const Credential& b)
-{
-    return a.salt == b.salt && a.hash == b.hash && a.maxTries == b.maxTries &&
-           a.remaining == b.remaining && a.isDefault == b.isDefault;
-}
-inline bool operator==(const ManagementKey& a, const ManagementKey& b)
-{
-    return a.algorithm == b.algorithm && a.key == b.key && a.touch == b.touch &&
-           a.isDefault == b.isDefault;
-}
-inline bool operator==(const KeySlot& a, const KeySlot& b)
-{
-    return a.algorithm == b.algorithm && a.pinPolicy == b.pinPolicy &&
-           a.touchPolicy == b.touchPolicy && a.origin == b.origin &&
-           a.publicKeyInfo == b.publicKeyInfo;
-}
 
 Bytes encodeCardState(const CardState& state);
 // Fails on anything that is not a state this code wrote (a truncated or foreign file).

@@ -2,6 +2,7 @@
 // ykman use them), members of PivCard in a file of their own.
 #include "vscard/cacard/piv_card.h"
 
+#include "piv_attestation.h"
 #include "piv_defaults.h"
 #include "piv_key_store.h"
 #include "piv_management_auth.h"
@@ -128,12 +129,111 @@ Bytes PivCard::resetApplication(const CommandApdu& command)
     auto fresh = factoryState(state_->serial);
     if (!fresh)
         return status(0x6F00);
-    keys_->eraseAll();
+    // The attestation key and its certificate are the card's, not its user's: they stay.
+    keys_->eraseAllBut(kAttestationKey);
+    const auto attestationKey = state_->keys.find(kAttestationKey);
+    if (attestationKey != state_->keys.end())
+        fresh->keys[kAttestationKey] = attestationKey->second;
+    const auto attestationCertificate = state_->objects.find(*certificateObject(kAttestationKey));
+    if (attestationCertificate != state_->objects.end())
+        fresh->objects.insert(*attestationCertificate);
     *state_ = std::move(fresh).value();
     reset();
     notify("PIV card " + serial() +
            " was reset: keys, objects, PIN, PUK and management key "
            "are the factory's again");
+    return save() ? status(0x9000) : status(0x6581);
+}
+
+std::optional<std::string> PivCard::ensureAttestationKey()
+{
+    auto made = makeAttestationKey(*keys_, state_->serial);
+    if (!made)
+        return "cannot make the attestation key: " + made.error();
+    KeySlot record;
+    record.algorithm = Algorithm::EccP256;
+    record.pinPolicy = PinPolicy::Never;
+    record.touchPolicy = TouchPolicy::Never;
+    record.publicKeyInfo = made->publicKeyInfo;
+    state_->keys[kAttestationKey] = std::move(record);
+    state_->objects[*certificateObject(kAttestationKey)] =
+        certificateObjectValue(made->certificate);
+    return std::nullopt;
+}
+
+Bytes PivCard::attest(const CommandApdu& command)
+{
+    const std::uint8_t slot = command.p1();
+    if (command.p2() != 0x00 || !isAsymmetricKeySlot(slot) || slot == kAttestationKey)
+        return status(0x6A86);
+    const auto found = state_->keys.find(slot);
+    if (found == state_->keys.end() || !keys_->has(slot))
+        return status(0x6A88);
+    // Only a key made on the card can be vouched for by it.
+    if (found->second.origin != KeyOrigin::Generated)
+        return status(0x6A80);
+    const auto authority = state_->objects.find(*certificateObject(kAttestationKey));
+    if (authority == state_->objects.end() || !keys_->has(kAttestationKey))
+        return status(0x6A88);
+    auto certificate = attestKey(*keys_, slot, found->second, state_->serial, authority->second);
+    if (!certificate) {
+        notify("PIV card " + serial() + ": " + certificate.error());
+        return status(0x6F00);
+    }
+    return respond(std::move(certificate).value(), command);
+}
+
+Bytes PivCard::importKey(const CommandApdu& command)
+{
+    const std::uint8_t slot = command.p2();
+    if (!isAsymmetricKeySlot(slot) || slot == kAttestationKey)
+        return status(0x6A86);
+    const auto algorithm = asymmetricAlgorithm(command.p1());
+    if (!algorithm)
+        return status(0x6A86);
+    if (!management_->authenticated())
+        return status(0x6982);
+    auto members = parseBerTlvs(command.data());
+    if (!members)
+        return status(0x6A80);
+    KeySlot record;
+    record.algorithm = *algorithm;
+    record.origin = KeyOrigin::Imported;
+    for (const BerTlv& member : *members) {
+        if (member.tag != 0xAA && member.tag != 0xAB)
+            continue;
+        if (member.value.size() != 1 || member.value[0] > 3)
+            return status(0x6A80);
+        if (member.tag == 0xAA)
+            record.pinPolicy = static_cast<PinPolicy>(member.value[0]);
+        else
+            record.touchPolicy = static_cast<TouchPolicy>(member.value[0]);
+    }
+    Result<Bytes, std::string> publicKey = fail(std::string("no key"));
+    if (isRsa(*algorithm)) {
+        RsaComponents components;
+        Bytes* parts[] = {&components.p, &components.q, &components.dp, &components.dq,
+                          &components.qinv};
+        const std::size_t half = rsaBits(*algorithm) / 16;
+        for (std::uint32_t tag = 1; tag <= 5; ++tag) {
+            const BerTlv* member = findBerTlv(*members, tag);
+            if (!member || member->value.empty() || member->value.size() > half)
+                return status(0x6A80);
+            *parts[tag - 1] = member->value;
+        }
+        publicKey = keys_->importRsa(slot, *algorithm, components);
+    } else {
+        const BerTlv* scalar = findBerTlv(*members, 0x06);
+        if (!scalar || scalar->value.size() != eccFieldBytes(*algorithm))
+            return status(0x6A80);
+        publicKey = keys_->importEcc(slot, *algorithm, scalar->value);
+    }
+    if (!publicKey) {
+        notify("PIV card " + serial() + ": " + publicKey.error());
+        return status(0x6A80);
+    }
+    record.publicKeyInfo = std::move(publicKey).value();
+    state_->keys[slot] = std::move(record);
     return save() ? status(0x9000) : status(0x6581);
 }
 

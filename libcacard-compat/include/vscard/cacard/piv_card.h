@@ -85,6 +85,11 @@ private:
     Bytes setManagementKey(const CommandApdu& command);
     Bytes setPinRetries(const CommandApdu& command);
     Bytes resetApplication(const CommandApdu& command);
+    Bytes importKey(const CommandApdu& command);
+    Bytes attest(const CommandApdu& command);
+    // Makes the attestation key and certificate if the card has none (first start, or a
+    // state from before attestation existed).
+    std::optional<std::string> ensureAttestationKey();
 
     // Saves the state; a failure is a notice and an error answer (6581 memory failure).
     bool save();
