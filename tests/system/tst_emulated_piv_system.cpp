@@ -44,6 +44,8 @@ private Q_SLOTS:
     void reset_whenPinAndPukBlocked_givesAFactoryCard();
     void state_survivesRestart_sameKeysStillSign();
     void twoCards_oneServer_differentIdentities();
+    void vscclient_sharesAPivCard_stateInItsDirectory();
+    void libcacardCApi_upstreamClientSharesAPivCard();
 
 private:
     bool start(PcscRig& rig, const QStringList& cards, int readers = 1);
@@ -525,6 +527,58 @@ void TestEmulatedPivSystem::twoCards_oneServer_differentIdentities()
     QFile a(one), b(two);
     QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
     QVERIFY(a.readAll() != b.readAll());
+}
+
+void TestEmulatedPivSystem::vscclient_sharesAPivCard_stateInItsDirectory()
+{
+    PcscRig rig;
+    QVERIFY(rig.start());
+    const QString options =
+        QStringLiteral("use_hw=no soft=(,Client PIV,PIV,state=%1)").arg(file("vscclient"));
+    QProcess* client = rig.startProgram(
+        VSCARD_VSCCLIENT_BIN, {"--connect", rig.clientEndpoint(), "-e", options}, "vscclient.log");
+    QVERIFY(client->waitForStarted());
+    QVERIFY(rig.waitForCard("vscard 00 00", true));
+    QCOMPARE(rig.opensc({"-n"}).output.trimmed().split('\n').last(),
+             QString("Personal Identity Verification Card"));
+    const QString publicKey = provision(rig, "9a", "ECCP256");
+    QVERIFY(!publicKey.isEmpty());
+    QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "--sign", "--id", "01", "-m", "ECDSA-SHA256",
+                         "--signature-format", "openssl", "-i", file("data.txt"), "-o",
+                         file("vscclient.sig")})
+                .exitCode == 0);
+    QVERIFY(verifies(rig, publicKey, file("vscclient.sig"), "-sha256").contains("Verified OK"));
+    QVERIFY2(rig.log("vscclient.log").contains("default management key"),
+             qPrintable(rig.log("vscclient.log")));
+    QVERIFY(QFile::exists(file("vscclient") + "/card-state"));
+}
+
+void TestEmulatedPivSystem::libcacardCApi_upstreamClientSharesAPivCard()
+{
+#ifndef VSCARD_LIBCACARD_CLIENT_COMPAT
+    QFAIL("libcacard's reference client needs libcacard-dev (./tests/run installs it)");
+#else
+    // libcacard's own vscclient, built against our libcacard.so.0: the card goes through the
+    // C API (vcard_emul_init with soft=(...,PIV,...), VReader, VCard) as QEMU's would.
+    PcscRig rig;
+    QVERIFY(rig.start());
+    const QString options =
+        QStringLiteral("use_hw=no soft=(,C API PIV,PIV,state=%1)").arg(file("capi"));
+    QProcess* client = rig.startProgram(VSCARD_LIBCACARD_CLIENT_COMPAT,
+                                        {"--connect", rig.clientEndpoint(), "-e", options},
+                                        "libcacard-client.log");
+    QVERIFY(client->waitForStarted());
+    QVERIFY2(rig.waitForCard("vscard 00 00", true), qPrintable(rig.log("libcacard-client.log")));
+    const auto atr = rig.opensc({"-a"});
+    QVERIFY2(atr.output.contains("3b:8b:80:01:80:f9:a0:00:00:03:08:00:00:10:00:c8"),
+             qPrintable(atr.output));
+    const QString publicKey = provision(rig, "9c", "RSA2048");
+    QVERIFY(!publicKey.isEmpty());
+    QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "--sign", "--id", "02", "-m", "SHA256-RSA-PKCS",
+                         "-i", file("data.txt"), "-o", file("capi.sig")})
+                .exitCode == 0);
+    QVERIFY(verifies(rig, publicKey, file("capi.sig"), "-sha256").contains("Verified OK"));
+#endif
 }
 
 QTEST_GUILESS_MAIN(TestEmulatedPivSystem)

@@ -15,6 +15,7 @@ extern "C" {
 #include "vscard/bytes.h"
 #include "vscard/cacard/cac_card.h"
 #include "vscard/cacard/nss_card_keys.h"
+#include "vscard/cacard/piv_card.h"
 #include "vscard/fault_injection.h"
 
 #include <array>
@@ -26,11 +27,19 @@ extern "C" {
 
 namespace vscard::capi {
 
-// What a card made by our emulator runs on instead of libcacard's applet framework: our CAC.
-// One APDU at a time (QEMU calls from its own thread while tokens come and go on another).
+// What a card made by our emulator runs on instead of libcacard's applet framework: our CAC
+// or our PIV card. One APDU at a time (QEMU calls from its own thread while tokens come and
+// go on another).
 class CardBackend {
 public:
-    explicit CardBackend(std::unique_ptr<cacard::CacCard> card) : card_(std::move(card)) {}
+    explicit CardBackend(std::unique_ptr<cacard::CacCard> card)
+        : cac_(card.get()), card_(std::move(card))
+    {
+    }
+    explicit CardBackend(std::unique_ptr<cacard::PivCard> card)
+        : piv_(card.get()), card_(std::move(card))
+    {
+    }
 
     Bytes process(ByteView command)
     {
@@ -50,17 +59,40 @@ public:
     int triesLeft()
     {
         std::lock_guard lock(mutex_);
-        return static_cast<int>(card_->pinState().remaining());
+        return static_cast<int>(cac_ ? cac_->pinState().remaining() : piv_->pinTriesLeft());
     }
+    // The token's data objects of a CAC's Person Instance and Personnel applets; a PIV card
+    // keeps its objects itself.
     std::optional<Bytes> dataObject(std::string_view label)
     {
         std::lock_guard lock(mutex_);
-        return card_->keys().dataObject(label);
+        if (!cac_)
+            return std::nullopt;
+        return cac_->keys().dataObject(label);
     }
+    // The VERIFY of this card type for a PIN as vcard_emul_login() gets it: a CAC's key
+    // reference 00 with the PIN as it is, PIV's 80 with the PIN padded to 8 bytes.
+    Bytes verifyCommand(ByteView pin) const
+    {
+        if (cac_) {
+            Bytes verify = {0x00, 0x20, 0x00, 0x00, static_cast<std::uint8_t>(pin.size())};
+            verify.insert(verify.end(), pin.begin(), pin.end());
+            return verify;
+        }
+        Bytes padded(pin.begin(), pin.end());
+        if (padded.size() < 8)
+            padded.resize(8, 0xFF);
+        Bytes verify = {0x00, 0x20, 0x00, 0x80, static_cast<std::uint8_t>(padded.size())};
+        verify.insert(verify.end(), padded.begin(), padded.end());
+        return verify;
+    }
+    const Bytes& atr() const { return card_->answerToReset(); }
 
 private:
     std::mutex mutex_;
-    std::unique_ptr<cacard::CacCard> card_;
+    cacard::CacCard* cac_ = nullptr; // one of the two, the card's type
+    cacard::PivCard* piv_ = nullptr;
+    std::unique_ptr<cacard::VirtualCard> card_;
 };
 
 // The one T of the process, built on first use in static storage and never destroyed (the

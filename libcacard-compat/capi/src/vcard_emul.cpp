@@ -6,6 +6,7 @@
 #include "vscard/cacard/emul_options.h"
 #include "vscard/cacard/hardware_tokens.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -121,6 +122,40 @@ VCard* makeCard(VReader* reader, std::unique_ptr<cacard::NssCardKeys> opened,
     return card;
 }
 
+// A PIV card of soft=(,NAME,PIV,state=DIR): no applets of libcacard's, the card itself is
+// its VCard's backend. Its notices (the default management key) go to stderr, as libcacard
+// reports.
+VCard* makePivCard(const cacard::SoftCard& soft)
+{
+    if (!soft.certificates.empty()) {
+        std::fprintf(stderr,
+                     "libcacard: soft=(%s,%s,PIV,...): a PIV card made from an NSS database's "
+                     "certificates is not supported yet; give none for a blank card\n",
+                     soft.slotName.c_str(), soft.readerName.c_str());
+        return nullptr;
+    }
+    cacard::PivCardSettings settings;
+    if (soft.typeParams.rfind("state=", 0) == 0)
+        settings.stateDirectory = soft.typeParams.substr(6);
+    settings.notice = [](const std::string& text) {
+        std::fprintf(stderr, "libcacard: %s\n", text.c_str());
+    };
+    auto piv = cacard::PivCard::open(std::move(settings));
+    if (!piv) {
+        std::fprintf(stderr, "libcacard: soft=(%s,%s,PIV,...): %s\n", soft.slotName.c_str(),
+                     soft.readerName.c_str(), piv.error().c_str());
+        return nullptr;
+    }
+    VCard* card = vcard_new(nullptr, nullptr);
+    if (!card)
+        return nullptr;
+    Bytes serial;
+    appendBigEndian32(serial, (*piv)->serialNumber());
+    vcard_set_serial(card, serial.data(), serial.size());
+    card->backend = std::make_unique<capi::CardBackend>(std::move(piv).value());
+    return card;
+}
+
 // A reader for a slot found, a card for a token inserted, none for one removed.
 void handleTokenEvent(const cacard::TokenEvent& event)
 {
@@ -206,22 +241,49 @@ VCardEmulError initialise(const cacard::EmulOptions& options)
                              "vscclient forwards real readers\n");
         return VCARD_EMUL_FAIL;
     }
-    auto database = cacard::NssDatabase::open(options.nssDatabase.value_or(""));
-    if (!database) {
-        std::fprintf(stderr, "libcacard: %s\n", database.error().c_str());
-        return VCARD_EMUL_FAIL;
+    // The database only where a CAC or use_hw= needs it: a PIV card keeps its own.
+    std::shared_ptr<cacard::NssDatabase> database;
+    const bool needsDatabase =
+        options.useHardware != cacard::HardwareUse::No ||
+        std::any_of(options.softCards.begin(), options.softCards.end(),
+                    [](const cacard::SoftCard& soft) { return soft.type != "PIV"; });
+    if (needsDatabase) {
+        auto opened = cacard::NssDatabase::open(options.nssDatabase.value_or(""));
+        if (!opened) {
+            std::fprintf(stderr, "libcacard: %s\n", opened.error().c_str());
+            return VCARD_EMUL_FAIL;
+        }
+        database = *opened;
     }
     {
         std::lock_guard lock(e.mutex);
-        e.database = *database;
+        e.database = database;
         e.hardwareParams = options.hardwareParams;
     }
     bool hasCards = false;
     for (const cacard::SoftCard& soft : options.softCards) {
+        if (soft.type == "PIV") {
+            VCard* card = makePivCard(soft);
+            if (!card)
+                continue;
+            auto owned = std::make_unique<EmulatedReader>();
+            EmulatedReader* emul = owned.get();
+            VReader* reader = newEmulatedReader(soft.readerName, std::move(owned));
+            if (!reader) {
+                vcard_free(card);
+                continue;
+            }
+            vreader_add_reader(reader);
+            vreader_insert_card(reader, card);
+            emul->savedCard = card;
+            hasCards = true;
+            vreader_free(reader);
+            continue;
+        }
         // As libcacard: a token that is not there means no reader; a nickname that is not
         // there means one certificate fewer.
         auto keys = cacard::NssCardKeys::open(
-            *database, cacard::SoftCardSource{soft.certificates, soft.slotName, true});
+            database, cacard::SoftCardSource{soft.certificates, soft.slotName, true});
         if (!keys) {
             std::fprintf(stderr, "libcacard: soft=(%s,%s,...): %s\n", soft.slotName.c_str(),
                          soft.readerName.c_str(), keys.error().c_str());
@@ -250,7 +312,7 @@ VCardEmulError initialise(const cacard::EmulOptions& options)
     }
     {
         std::lock_guard lock(e.mutex);
-        e.tokens = std::make_unique<cacard::HardwareTokens>(*database, options.useHardware,
+        e.tokens = std::make_unique<cacard::HardwareTokens>(database, options.useHardware,
                                                             cacard::HardwareTokens::SkipRule{});
     }
     try {
@@ -425,9 +487,8 @@ vcard_7816_status_t vcard_emul_login(VCard* card, unsigned char* pin, int pinLen
             if (!capi::emulatorInitialised())
                 return VCARD7816_STATUS_ERROR_CONDITION_NOT_SATISFIED;
             // VERIFY through the card: its retry counter sees it too.
-            Bytes verify = {0x00, 0x20, 0x00, 0x00, static_cast<std::uint8_t>(pinLength)};
-            verify.insert(verify.end(), pin, pin + pinLength);
-            const Bytes answer = card->backend->process(verify);
+            const Bytes answer = card->backend->process(
+                card->backend->verifyCommand(ByteView(pin, static_cast<std::size_t>(pinLength))));
             if (answer.size() < 2)
                 return static_cast<vcard_7816_status_t>(VCARD7816_STATUS_ERROR_GENERAL);
             return static_cast<vcard_7816_status_t>(answer[answer.size() - 2] << 8 | answer.back());
@@ -489,12 +550,14 @@ void vcard_emul_reset(VCard* card, VCardPower)
     vcard_emul_logout(card);
 }
 
-void vcard_emul_get_atr(VCard*, unsigned char* atr, int* atrLength)
+void vcard_emul_get_atr(VCard* card, unsigned char* atr, int* atrLength)
 {
     if (!atr || !atrLength)
         return;
     capi::guardedVoid("vcard_emul_get_atr", [&] {
-        const Bytes& value = cacard::CacCard::atr(); // built on first use
+        // libcacard answers its CAC's ATR for any card (and for none).
+        const Bytes& value = card && card->backend ? card->backend->atr()
+                                                   : cacard::CacCard::atr(); // built on first use
         const int length = std::min(*atrLength, static_cast<int>(value.size()));
         if (length > 0)
             std::memcpy(atr, value.data(), static_cast<std::size_t>(length));
@@ -534,7 +597,8 @@ void vcard_emul_usage(void)
                "\n"
                "  {slot_name}     the NSS token holding the certificates (empty: the database's)\n"
                "  {vreader_name}  the name of the virtual reader the card is in\n"
-               "  {card_type}     CAC\n"
+               "  {card_type}     CAC, or PIV (params state={directory}, no certificates: a\n"
+               "                  blank card whose keys are generated on it)\n"
                "  {certN}         the nickname of a certificate with its private key\n"
                "\n"
                "With use_hw=yes every removable hardware token is presented as a card of hw_type,\n"

@@ -143,6 +143,11 @@ std::uint32_t PivCard::serialNumber() const
     return state_->serial;
 }
 
+unsigned PivCard::pinTriesLeft() const
+{
+    return state_->pin.remaining;
+}
+
 std::size_t PivCard::keyCount() const
 {
     return state_->keys.size() - state_->keys.count(kAttestationKey);

@@ -61,6 +61,7 @@ public:
     std::size_t keyCount() const override;
 
     std::uint32_t serialNumber() const;
+    unsigned pinTriesLeft() const;
     bool usesDefaultManagementKey() const;
 
 private:
