@@ -29,29 +29,41 @@ std::string fileNameOf(const std::string& name)
     return out;
 }
 
-Result<std::unique_ptr<VirtualCard>, std::string>
-makePivCard(const SoftCard& soft, const std::string& readerName, const CardSettings& settings)
+} // namespace
+
+Result<std::unique_ptr<PivCard>, std::string>
+makePivCard(const SoftCard& soft, const std::shared_ptr<NssDatabase>& database,
+            const CardSettings& settings, bool skipMissing)
 {
-    if (!soft.certificates.empty())
-        return fail(std::string("soft=(...,PIV,...) from an NSS database's certificates is not "
-                                "supported yet; give no certificates for a blank card whose "
-                                "keys are generated on it"));
+    const std::string readerName = soft.readerName.empty() ? "Emulated PIV" : soft.readerName;
     PivCardSettings piv;
     piv.notice = settings.notice;
+    std::string identity = "piv-" + fileNameOf(readerName);
+    if (!soft.certificates.empty()) {
+        if (!database)
+            return fail(std::string("no NSS database for the certificates"));
+        auto keys = NssCardKeys::open(
+            database, SoftCardSource{soft.certificates, soft.slotName, skipMissing});
+        if (!keys)
+            return fail(keys.error());
+        if ((*keys)->certificateCount() == 0)
+            return fail(std::string("none of the certificates is in the database"));
+        identity = "piv-" + cardIdentityName(**keys);
+        piv.databaseKeys = std::move(keys).value();
+    }
     if (soft.typeParams.rfind("state=", 0) == 0)
         piv.stateDirectory = soft.typeParams.substr(6);
     else if (settings.stateDirectory)
-        piv.stateDirectory = *settings.stateDirectory + "/piv-" + fileNameOf(readerName);
+        piv.stateDirectory = *settings.stateDirectory + "/" + identity;
     else if (settings.notice)
         settings.notice("PIV card \"" + readerName +
-                        "\" has no state directory: its keys and objects are forgotten at exit");
+                        "\" has no state directory: what is generated on it or written to it "
+                        "is forgotten at exit");
     auto card = PivCard::open(std::move(piv));
     if (!card)
         return fail("PIV card \"" + readerName + "\": " + card.error());
-    return std::unique_ptr<VirtualCard>(std::move(card).value());
+    return card;
 }
-
-} // namespace
 
 Result<SoftCards, std::string> makeSoftCards(std::string_view text, const CardSettings& settings)
 {
@@ -78,11 +90,12 @@ Result<SoftCards, std::string> makeSoftCards(std::string_view text, const CardSe
     for (const SoftCard& soft : options->softCards) {
         if (soft.type == "PIV") {
             const std::string name = soft.readerName.empty() ? "Emulated PIV" : soft.readerName;
-            auto card = makePivCard(soft, name, settings);
+            auto card = makePivCard(soft, made.database, settings, false);
             if (!card)
                 return fail(card.error());
             std::string serial = (*card)->serial();
-            made.cards.push_back({name, std::move(card).value(), std::move(serial)});
+            made.cards.push_back(
+                {name, std::unique_ptr<VirtualCard>(std::move(card).value()), std::move(serial)});
             continue;
         }
         auto keys = NssCardKeys::open(made.database,

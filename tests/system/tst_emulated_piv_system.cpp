@@ -46,6 +46,7 @@ private Q_SLOTS:
     void twoCards_oneServer_differentIdentities();
     void vscclient_sharesAPivCard_stateInItsDirectory();
     void libcacardCApi_upstreamClientSharesAPivCard();
+    void fromNssDatabase_certificatesInSlots_pinIsThePassword();
 
 private:
     bool start(PcscRig& rig, const QStringList& cards, int readers = 1);
@@ -579,6 +580,62 @@ void TestEmulatedPivSystem::libcacardCApi_upstreamClientSharesAPivCard()
                 .exitCode == 0);
     QVERIFY(verifies(rig, publicKey, file("capi.sig"), "-sha256").contains("Verified OK"));
 #endif
+}
+
+void TestEmulatedPivSystem::fromNssDatabase_certificatesInSlots_pinIsThePassword()
+{
+    const QString database = file("nssdb");
+    const QString password = "24681357";
+    const QString problem = vscard::test::makeTestDatabase(database, password);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    PcscRig rig;
+    rig.extraServerArguments << "--state-dir" << file("db-state");
+    const QString card = QStringLiteral("emulated:db=\"sql:%1\" use_hw=no "
+                                        "soft=(,Database PIV,PIV,,cert1,cert2,cert3)")
+                             .arg(database);
+    QVERIFY(start(rig, {card}));
+    // Certificate 1, 2, 3 in slots 9A, 9C, 9D: OpenSC sees them and their keys.
+    const auto pkcs15 = rig.run("pkcs15-tool", {"-D"});
+    for (const char* key : {"Private RSA Key [PIV AUTH key]", "Private RSA Key [SIGN key]",
+                            "Private RSA Key [KEY MAN key]"})
+        QVERIFY2(pkcs15.output.contains(key), qPrintable(pkcs15.output));
+    const auto status = ykpiv(rig, {"-a", "status"});
+    QVERIFY2(status.output.contains("CN=vscard test 1") &&
+                 status.output.contains("CN=vscard test 3"),
+             qPrintable(status.output));
+    // The PIN is the database's password; the signature verifies with certificate 1's key.
+    QVERIFY(shell(rig, QStringLiteral("certutil -d sql:%1 -L -n cert1 -a | openssl x509 -pubkey "
+                                      "-noout > %2")
+                           .arg(database, file("cert1.pub")))
+                .exitCode == 0);
+    QVERIFY(pkcs11(rig, {"--login", "--pin", "123456", "-O"}).output.contains("CKR_PIN_INCORRECT"));
+    QVERIFY(ykpiv(rig, {"-a", "status"}).output.contains("PIN tries left:\t2"));
+    const auto signing =
+        pkcs11(rig, {"--login", "--pin", password, "--sign", "--id", "01", "-m", "SHA256-RSA-PKCS",
+                     "-i", file("data.txt"), "-o", file("db.sig")});
+    QVERIFY2(signing.exitCode == 0, qPrintable(signing.output));
+    QVERIFY(verifies(rig, file("cert1.pub"), file("db.sig"), "-sha256").contains("Verified OK"));
+    // A right PIN restored the count (GET METADATA: 3 of 3 tries).
+    const auto pinMetadata =
+        rig.opensc({"-s", "00:A4:04:00:05:A0:00:00:03:08", "-s", "00:F7:00:80:00"});
+    QVERIFY2(vscard::test::receivedBytes(pinMetadata.output, 1).contains("06 02 03 03"),
+             qPrintable(pinMetadata.output));
+    // Its PIN is changed where it lives, in the database.
+    QVERIFY(ykpiv(rig, {"-a", "change-pin", "-P", password, "-N", "11223344"}).exitCode != 0);
+    QVERIFY(rig.serverLog().contains("change that with certutil -W"));
+    // A key generated in the free slot 9E is kept in the state directory, across a restart.
+    const QString generated = provision(rig, "9e", "ECCP256");
+    QVERIFY(!generated.isEmpty());
+    rig.stopServer();
+    QVERIFY(rig.startServer());
+    QTRY_VERIFY_WITH_TIMEOUT(rig.opensc({"-l"}).output.contains(QRegularExpression("0\\s+Yes")),
+                             10000);
+    const auto signed9e = pkcs11(rig, {"--login", "--pin", password, "--sign", "--id", "04", "-m",
+                                       "ECDSA-SHA256", "--signature-format", "openssl", "-i",
+                                       file("data.txt"), "-o", file("db9e.sig")});
+    QVERIFY2(signed9e.exitCode == 0, qPrintable(signed9e.output));
+    QVERIFY(verifies(rig, generated, file("db9e.sig"), "-sha256").contains("Verified OK"));
+    QVERIFY(rig.serverLog().contains("emulated PIV card Database PIV with 4 keys"));
 }
 
 QTEST_GUILESS_MAIN(TestEmulatedPivSystem)

@@ -5,6 +5,7 @@
 
 #include "vscard/cacard/emul_options.h"
 #include "vscard/cacard/hardware_tokens.h"
+#include "vscard/cacard/soft_cards.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -122,25 +123,17 @@ VCard* makeCard(VReader* reader, std::unique_ptr<cacard::NssCardKeys> opened,
     return card;
 }
 
-// A PIV card of soft=(,NAME,PIV,state=DIR): no applets of libcacard's, the card itself is
-// its VCard's backend. Its notices (the default management key) go to stderr, as libcacard
-// reports.
-VCard* makePivCard(const cacard::SoftCard& soft)
+// A PIV card of soft=(,NAME,PIV,state=DIR[,cert1,...]): no applets of libcacard's, the
+// card itself is its VCard's backend. Its notices (the default management key) go to stderr, as
+// libcacard reports.
+VCard* makePivCard(const cacard::SoftCard& soft,
+                   const std::shared_ptr<cacard::NssDatabase>& database)
 {
-    if (!soft.certificates.empty()) {
-        std::fprintf(stderr,
-                     "libcacard: soft=(%s,%s,PIV,...): a PIV card made from an NSS database's "
-                     "certificates is not supported yet; give none for a blank card\n",
-                     soft.slotName.c_str(), soft.readerName.c_str());
-        return nullptr;
-    }
-    cacard::PivCardSettings settings;
-    if (soft.typeParams.rfind("state=", 0) == 0)
-        settings.stateDirectory = soft.typeParams.substr(6);
+    cacard::CardSettings settings;
     settings.notice = [](const std::string& text) {
         std::fprintf(stderr, "libcacard: %s\n", text.c_str());
     };
-    auto piv = cacard::PivCard::open(std::move(settings));
+    auto piv = cacard::makePivCard(soft, database, settings, true);
     if (!piv) {
         std::fprintf(stderr, "libcacard: soft=(%s,%s,PIV,...): %s\n", soft.slotName.c_str(),
                      soft.readerName.c_str(), piv.error().c_str());
@@ -246,7 +239,9 @@ VCardEmulError initialise(const cacard::EmulOptions& options)
     const bool needsDatabase =
         options.useHardware != cacard::HardwareUse::No ||
         std::any_of(options.softCards.begin(), options.softCards.end(),
-                    [](const cacard::SoftCard& soft) { return soft.type != "PIV"; });
+                    [](const cacard::SoftCard& soft) {
+                        return soft.type != "PIV" || !soft.certificates.empty();
+                    });
     if (needsDatabase) {
         auto opened = cacard::NssDatabase::open(options.nssDatabase.value_or(""));
         if (!opened) {
@@ -263,7 +258,7 @@ VCardEmulError initialise(const cacard::EmulOptions& options)
     bool hasCards = false;
     for (const cacard::SoftCard& soft : options.softCards) {
         if (soft.type == "PIV") {
-            VCard* card = makePivCard(soft);
+            VCard* card = makePivCard(soft, database);
             if (!card)
                 continue;
             auto owned = std::make_unique<EmulatedReader>();
@@ -597,8 +592,8 @@ void vcard_emul_usage(void)
                "\n"
                "  {slot_name}     the NSS token holding the certificates (empty: the database's)\n"
                "  {vreader_name}  the name of the virtual reader the card is in\n"
-               "  {card_type}     CAC, or PIV (params state={directory}, no certificates: a\n"
-               "                  blank card whose keys are generated on it)\n"
+               "  {card_type}     CAC, or PIV (params state={directory}; with no certificates,\n"
+               "                  a blank card whose keys are generated on it)\n"
                "  {certN}         the nickname of a certificate with its private key\n"
                "\n"
                "With use_hw=yes every removable hardware token is presented as a card of hw_type,\n"

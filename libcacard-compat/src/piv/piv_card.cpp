@@ -97,11 +97,14 @@ Result<std::unique_ptr<PivCard>, std::string> PivCard::open(PivCardSettings sett
     }
     std::unique_ptr<PivCard> card(new PivCard(std::move(settings), std::move(file).value(),
                                               std::move(keys).value(), std::move(state)));
+    if (card->settings_.databaseKeys)
+        card->takeDatabaseCertificates();
     // The state and the key database are written one after the other; a crash between them
     // leaves a key without a record or a record without its key: neither is used.
     bool changed = created;
     for (auto it = card->state_->keys.begin(); it != card->state_->keys.end();) {
-        if (card->keys_->algorithm(it->first) == it->second.algorithm) {
+        if (card->keys_->algorithm(it->first) == it->second.algorithm ||
+            card->slotFromDatabase(it->first)) {
             ++it;
             continue;
         }
@@ -132,6 +135,75 @@ PivCard::PivCard(PivCardSettings settings, std::unique_ptr<StateFile> file,
 }
 
 PivCard::~PivCard() = default;
+
+std::uint8_t pivSlotOfCertificate(std::size_t index)
+{
+    static constexpr std::uint8_t kPrimary[] = {kAuthenticationKey, kSignatureKey,
+                                                kKeyManagementKey, kCardAuthenticationKey};
+    if (index < 4)
+        return kPrimary[index];
+    return static_cast<std::uint8_t>(kFirstRetiredKey + (index - 4));
+}
+
+void PivCard::takeDatabaseCertificates()
+{
+    NssCardKeys& database = *settings_.databaseKeys;
+    for (std::size_t index = 0; index < database.certificateCount(); ++index) {
+        const std::uint8_t slot = pivSlotOfCertificate(index);
+        if (keys_->has(slot))
+            continue; // a key generated or imported on the card since replaces the database's
+        const Bytes publicKey = database.publicKeyInfo(index);
+        const auto algorithm = KeyStore::algorithmOfPublicKey(publicKey);
+        if (!algorithm) {
+            notify("certificate " + std::to_string(index + 1) +
+                   " has a key of no PIV algorithm; its slot stays empty");
+            continue;
+        }
+        KeySlot record;
+        record.algorithm = *algorithm;
+        record.origin = KeyOrigin::Imported;
+        record.publicKeyInfo = publicKey;
+        state_->keys[slot] = std::move(record);
+        state_->objects[*certificateObject(slot)] =
+            certificateObjectValue(database.certificate(index));
+        databaseSlots_[slot] = index;
+    }
+    // A database without a password needs no PIN: its keys are there from the start.
+    if (!database.needsLogin() && database.login("") == PinCheck::Accepted)
+        adoptDatabaseKeys();
+}
+
+void PivCard::adoptDatabaseKeys()
+{
+    for (const auto& [slot, index] : databaseSlots_) {
+        if (void* key = settings_.databaseKeys->privateKey(index)) {
+            auto adopted = keys_->adopt(slot, key);
+            if (!adopted)
+                notify("PIV card " + serial() + ": certificate " + std::to_string(index + 1) +
+                       ": " + adopted.error());
+        }
+    }
+}
+
+bool PivCard::slotFromDatabase(std::uint8_t slot) const
+{
+    return databaseSlots_.count(slot) != 0;
+}
+
+PinCheck PivCard::checkPin(ByteView padded)
+{
+    if (!settings_.databaseKeys)
+        return wellFormedReferenceData(padded) && matches(state_->pin, padded) ? PinCheck::Accepted
+                                                                               : PinCheck::Rejected;
+    std::string pin(padded.begin(), padded.end());
+    while (!pin.empty() && static_cast<unsigned char>(pin.back()) == 0xFF)
+        pin.pop_back();
+    settings_.databaseKeys->logout();
+    const PinCheck check = settings_.databaseKeys->login(pin);
+    if (check == PinCheck::Accepted)
+        adoptDatabaseKeys();
+    return check;
+}
 
 std::string PivCard::serial() const
 {
@@ -175,6 +247,11 @@ bool PivCard::save()
 
 void PivCard::reset()
 {
+    if (settings_.databaseKeys && settings_.databaseKeys->needsLogin()) {
+        for (const auto& [slot, index] : databaseSlots_)
+            keys_->erase(slot);
+        settings_.databaseKeys->logout();
+    }
     pinVerified_ = false;
     pinJustVerified_ = false;
     management_->clear();
@@ -354,7 +431,10 @@ Bytes PivCard::verify(const CommandApdu& command)
         return status(0x6A80);
     // A malformed PIN (all FF, FF inside) is a wrong one and counts, as on a YubiKey: ykcs11's
     // C_InitToken blocks the PIN with FF..FF.
-    if (wellFormedReferenceData(command.data()) && matches(pin, command.data())) {
+    const PinCheck check = checkPin(command.data());
+    if (check == PinCheck::Unusable)
+        return status(0x6985);
+    if (check == PinCheck::Accepted) {
         pinVerified_ = true;
         pinJustVerified_ = true;
         if (pin.remaining != pin.maxTries) {
@@ -378,6 +458,11 @@ Bytes PivCard::changeReferenceData(const CommandApdu& command)
         return status(0x6A86);
     if (command.p2() != kPin && command.p2() != kPuk)
         return status(0x6A88);
+    if (command.p2() == kPin && settings_.databaseKeys) {
+        notify("PIV card " + serial() +
+               ": its PIN is the NSS database's password; change that with certutil -W");
+        return status(0x6985);
+    }
     Credential& credential = command.p2() == kPin ? state_->pin : state_->puk;
     if (credential.blocked())
         return status(0x6983);
@@ -419,6 +504,17 @@ Bytes PivCard::resetRetryCounter(const CommandApdu& command)
     if (!matches(puk, unblocking)) {
         --puk.remaining;
         return save() ? triesLeft(puk) : status(0x6581);
+    }
+    if (settings_.databaseKeys) {
+        // The PIN stays the database's password: the PUK unblocks it only when the "new" PIN
+        // is that password.
+        puk.remaining = puk.maxTries;
+        if (checkPin(newPin) != PinCheck::Accepted) {
+            settings_.databaseKeys->logout();
+            return save() ? status(0x6A80) : status(0x6581);
+        }
+        state_->pin.remaining = state_->pin.maxTries;
+        return save() ? status(0x9000) : status(0x6581);
     }
     auto pin = makeCredential(newPin, state_->pin.maxTries, kFactoryPin);
     if (!pin)
@@ -472,8 +568,8 @@ Bytes PivCard::generalAuthenticate(const CommandApdu& command)
     if (!isAsymmetricKeySlot(reference) || reference == kAttestationKey)
         return status(0x6A86);
     const auto held = keys_->algorithm(reference);
-    if (!held)
-        return status(0x6A88);
+    if (!held) // a database's key is there once its password, the PIN, opened it
+        return status(slotFromDatabase(reference) ? 0x6982 : 0x6A88);
     if (command.p1() != static_cast<std::uint8_t>(*held))
         return status(0x6A86);
     return privateKeyOperation(command, reference, *members);
@@ -553,6 +649,7 @@ Bytes PivCard::generateKeyPair(const CommandApdu& command)
         return status(0x6F00);
     record.publicKeyInfo = std::move(publicKey).value();
     state_->keys[slot] = std::move(record);
+    databaseSlots_.erase(slot); // the card's own key now, not the database's
     if (!save())
         return status(0x6581);
     return respond(encodeBerTlv(0x7F49, *members86), command);

@@ -528,4 +528,35 @@ Result<Bytes, std::string> KeyStore::signCertificate(std::uint8_t slot, ByteView
     return out;
 }
 
+std::optional<Algorithm> KeyStore::algorithmOfPublicKey(ByteView publicKeyInfo)
+{
+    SECItem der = {siBuffer, const_cast<unsigned char*>(publicKeyInfo.data()),
+                   static_cast<unsigned>(publicKeyInfo.size())};
+    CERTSubjectPublicKeyInfo* info = SECKEY_DecodeDERSubjectPublicKeyInfo(&der);
+    SECKEYPublicKey* key = info ? SECKEY_ExtractPublicKey(info) : nullptr;
+    if (info)
+        SECKEY_DestroySubjectPublicKeyInfo(info);
+    if (!key)
+        return std::nullopt;
+    std::optional<Algorithm> algorithm;
+    if (key->keyType == rsaKey) {
+        switch (SECKEY_PublicKeyStrengthInBits(key)) {
+        case 1024: algorithm = Algorithm::Rsa1024; break;
+        case 2048: algorithm = Algorithm::Rsa2048; break;
+        case 3072: algorithm = Algorithm::Rsa3072; break;
+        case 4096: algorithm = Algorithm::Rsa4096; break;
+        default: break;
+        }
+    } else if (key->keyType == ecKey) {
+        const Bytes curve(key->u.ec.DEREncodedParams.data,
+                          key->u.ec.DEREncodedParams.data + key->u.ec.DEREncodedParams.len);
+        if (curve == kP256Parameters)
+            algorithm = Algorithm::EccP256;
+        else if (curve == kP384Parameters)
+            algorithm = Algorithm::EccP384;
+    }
+    SECKEY_DestroyPublicKey(key);
+    return algorithm;
+}
+
 } // namespace vscard::cacard::piv

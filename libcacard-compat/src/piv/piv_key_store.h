@@ -66,6 +66,8 @@ public:
     // The public key of a SubjectPublicKeyInfo as PIV's 7F49 template holds it: 81 modulus
     // and 82 exponent, or 86 the EC point (the members, without 7F49).
     static Result<Bytes, std::string> publicKeyMembers(ByteView publicKeyInfo);
+    // The PIV algorithm of a SubjectPublicKeyInfo's key, if it has one.
+    static std::optional<Algorithm> algorithmOfPublicKey(ByteView publicKeyInfo);
 
 private:
     struct Held {

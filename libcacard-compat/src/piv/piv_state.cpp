@@ -88,6 +88,19 @@ Result<Credential, std::string> readCredential(const BerTlv& tlv)
     return Credential{*salt, *hash, *maxTries, *remaining, *isDefault != 0};
 }
 
+// mkdir -p, each new directory private to its owner (the parent of a card's directory is
+// --state-dir, which a service may be given before it exists).
+bool makeDirectories(const std::string& path)
+{
+    for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+        const std::string prefix = path.substr(0, slash);
+        if (!prefix.empty() && ::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+            return false;
+        if (slash == std::string::npos)
+            return true;
+    }
+}
+
 } // namespace
 
 Bytes encodeCardState(const CardState& state)
@@ -211,7 +224,7 @@ StateFile::open(const std::optional<std::string>& directory)
 {
     if (!directory)
         return std::unique_ptr<StateFile>(new StateFile(std::nullopt, -1));
-    if (::mkdir(directory->c_str(), 0700) != 0 && errno != EEXIST)
+    if (!makeDirectories(*directory))
         return fail("cannot create the state directory " + *directory + ": " +
                     std::strerror(errno));
     const std::string lockPath = *directory + "/lock";

@@ -53,7 +53,10 @@ Bytes PivCard::getMetadata(const CommandApdu& command)
     if (reference == kPin || reference == kPuk) {
         const Credential& credential = reference == kPin ? state_->pin : state_->puk;
         appendBerTlv(out, kMetaAlgorithm, Bytes{kPinAlgorithm});
-        appendBerTlv(out, kMetaIsDefault, Bytes{static_cast<std::uint8_t>(credential.isDefault)});
+        // A database's PIN is its password: never the factory's.
+        const bool isDefault =
+            credential.isDefault && !(reference == kPin && settings_.databaseKeys);
+        appendBerTlv(out, kMetaIsDefault, Bytes{static_cast<std::uint8_t>(isDefault)});
         appendBerTlv(out, kMetaRetries, Bytes{credential.maxTries, credential.remaining});
         return respond(std::move(out), command);
     }
@@ -69,7 +72,7 @@ Bytes PivCard::getMetadata(const CommandApdu& command)
     if (!isAsymmetricKeySlot(reference))
         return status(0x6A86);
     const auto found = state_->keys.find(reference);
-    if (found == state_->keys.end() || !keys_->has(reference))
+    if (found == state_->keys.end() || (!keys_->has(reference) && !slotFromDatabase(reference)))
         return status(0x6A88);
     const KeySlot& key = found->second;
     auto publicKey = KeyStore::publicKeyMembers(key.publicKeyInfo);
@@ -139,6 +142,9 @@ Bytes PivCard::resetApplication(const CommandApdu& command)
         fresh->objects.insert(*attestationCertificate);
     *state_ = std::move(fresh).value();
     reset();
+    databaseSlots_.clear();
+    if (settings_.databaseKeys) // the database's certificates are its own, not the card's
+        takeDatabaseCertificates();
     notify("PIV card " + serial() +
            " was reset: keys, objects, PIN, PUK and management key "
            "are the factory's again");
@@ -234,6 +240,7 @@ Bytes PivCard::importKey(const CommandApdu& command)
     }
     record.publicKeyInfo = std::move(publicKey).value();
     state_->keys[slot] = std::move(record);
+    databaseSlots_.erase(slot);
     return save() ? status(0x9000) : status(0x6581);
 }
 

@@ -230,6 +230,12 @@ std::size_t NssCardKeys::keyBits(std::size_t index) const
     return bits;
 }
 
+Bytes NssCardKeys::publicKeyInfo(std::size_t index) const
+{
+    const SECItem& info = asCertificate(certificates_.at(index).certificate)->derPublicKey;
+    return Bytes(info.data, info.data + info.len);
+}
+
 Bytes NssCardKeys::sha256(ByteView data) const
 {
     Bytes digest(32);

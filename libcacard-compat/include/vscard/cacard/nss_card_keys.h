@@ -87,6 +87,10 @@ public:
     std::optional<Bytes> dataObject(std::string_view label) override;
 
     const std::string& tokenName() const { return tokenName_; }
+    // The SECKEYPrivateKey* of certificate `index`, held while logged in (nullptr before).
+    void* privateKey(std::size_t index) const { return certificates_.at(index).privateKey; }
+    // Its SubjectPublicKeyInfo DER.
+    Bytes publicKeyInfo(std::size_t index) const;
 
 private:
     struct Certificate {

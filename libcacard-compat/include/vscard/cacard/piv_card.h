@@ -11,10 +11,12 @@
 
 #include "vscard/cacard/apdu_chaining.h"
 #include "vscard/cacard/ber_tlv.h"
+#include "vscard/cacard/nss_card_keys.h"
 #include "vscard/cacard/virtual_card.h"
 #include "vscard/result.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,7 +41,15 @@ struct PivCardSettings {
     // Things the card's owner should hear about (the default management key in use, a state
     // that could not be saved); the host logs them.
     std::function<void(const std::string&)> notice;
+    // A card made from an NSS database's certificates (soft=(...,PIV,...,cert1,...)):
+    // certificate N goes to slot 9A, 9C, 9D, 9E, then the retired slots 82.., its key stays
+    // in the database, and the PIN is the database's password. Keys generated on the card and
+    // objects written to it are kept in the state directory as for a blank card.
+    std::shared_ptr<NssCardKeys> databaseKeys;
 };
+
+// The slot of certificate `index` of a card made from a database.
+std::uint8_t pivSlotOfCertificate(std::size_t index);
 
 class PivCard : public VirtualCard {
 public:
@@ -97,7 +107,14 @@ private:
     void notify(const std::string& text) const;
     // Whether the PIN satisfies the slot's policy now; a PIN-always key uses it up.
     bool pinSatisfiedFor(std::uint8_t slot);
+    // A card made from a database: its certificates as objects and key records, and (once
+    // the database is logged in) its keys in their slots.
+    void takeDatabaseCertificates();
+    void adoptDatabaseKeys();
+    bool slotFromDatabase(std::uint8_t slot) const;
     Bytes respond(Bytes data, const CommandApdu& command, std::uint16_t sw = 0x9000);
+    // The PIN check of VERIFY: the card's own hash, or the database's password.
+    PinCheck checkPin(ByteView padded);
 
     PivCardSettings settings_;
     std::unique_ptr<piv::StateFile> file_;
@@ -106,6 +123,7 @@ private:
     std::unique_ptr<piv::ManagementAuthentication> management_;
     CommandChain commandChain_;
     ResponseChain responseChain_;
+    std::map<std::uint8_t, std::size_t> databaseSlots_; // slot -> certificate of databaseKeys
     bool pinVerified_ = false;
     bool pinJustVerified_ = false; // for keys whose PIN policy is "always"
 };

@@ -41,6 +41,14 @@ struct SoftCards {
 Result<SoftCards, std::string> makeSoftCards(std::string_view options,
                                              const CardSettings& settings);
 
+// One soft=(...,PIV,...) card: blank (no certificates; its keys generated on it) or made from
+// the database's certificates (skipMissing: leave out nicknames the database does not have,
+// as libcacard's C API does). Its state directory: state= of the type params, else
+// settings.stateDirectory/piv-IDENTITY, else none.
+Result<std::unique_ptr<PivCard>, std::string>
+makePivCard(const SoftCard& soft, const std::shared_ptr<NssDatabase>& database,
+            const CardSettings& settings, bool skipMissing);
+
 // The card's identity in lower-case hex: its serial in logs, its PIN state file's name.
 std::string cardIdentityName(CardKeys& keys);
 
