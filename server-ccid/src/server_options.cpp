@@ -88,9 +88,12 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "VID:PID", "08e6:4433");
     const QCommandLineOption cardOption(
         "card",
-        "Host a card in the server itself. emulated:OPTIONS is an emulated CAC from an NSS "
-        "database, OPTIONS in libcacard's syntax, e.g. 'emulated:db=\"sql:/etc/pki/nssdb\" "
-        "use_hw=no soft=(,Test,CAC,,cert1,cert2,cert3)'. Repeatable; each card takes a slot. "
+        "Host a card in the server itself. emulated:OPTIONS is an emulated CAC or PIV card, "
+        "OPTIONS in libcacard's syntax, e.g. 'emulated:db=\"sql:/etc/pki/nssdb\" "
+        "use_hw=no soft=(,Test,CAC,,cert1,cert2,cert3)', or a blank PIV card whose keys are "
+        "generated on it and kept in DIR: 'emulated:use_hw=no soft=(,My PIV,PIV,state=DIR)' "
+        "(with certificates, a PIV card from the database's, its PIN the database's "
+        "password). Repeatable; each card takes a slot. "
         "use_hw=yes (removable) also mirrors every removable hardware (any removable) token "
         "of the database's PKCS#11 modules, in a reader per slot, following insertion and "
         "removal; slots named after --pcsc-name (our own readers) are never mirrored.",
@@ -98,7 +101,8 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
     const QCommandLineOption stateDirOption(
         "state-dir",
         "Keep the emulated cards' PIN retry counters in DIR (one locked file per card), so "
-        "that a blocked PIN stays blocked across restarts.",
+        "that a blocked PIN stays blocked across restarts, and the state of PIV cards "
+        "without a state= of their own (DIR/piv-NAME).",
         "DIR");
     const QCommandLineOption pinTriesOption(
         "pin-tries", "Wrong PINs an emulated card accepts before it blocks (1 to 15). Default: 3.",

@@ -74,8 +74,10 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
     const QCommandLineOption tlsMinVersionOption = tls::minimumVersionOption();
     const QCommandLineOption emulOption(
         QStringList{"e", "emul"},
-        "Emulated CAC cards: libcacard's options string, e.g. 'db=\"sql:/etc/pki/nssdb\" "
-        "soft=(,My Reader,CAC,,cert1,cert2,cert3)'. Each soft= card gets a reader.",
+        "Emulated CAC or PIV cards: libcacard's options string, e.g. "
+        "'db=\"sql:/etc/pki/nssdb\" soft=(,My Reader,CAC,,cert1,cert2,cert3)' or "
+        "'soft=(,My PIV,PIV,state=DIR)' (a blank PIV card kept in DIR). Each soft= card gets "
+        "a reader.",
         "OPTIONS");
     const QCommandLineOption certOption(
         QStringList{"c", "cert"},
@@ -96,7 +98,10 @@ QList<QCommandLineOption> addOptions(QCommandLineParser& parser)
         "With --pcsc, forward a VERIFY even when the card has one PIN try left (by default it "
         "is answered 6985 and never reaches the card).");
     const QCommandLineOption stateDirOption(
-        "state-dir", "Keep the emulated cards' PIN retry counters in DIR, across restarts.", "DIR");
+        "state-dir",
+        "Keep the emulated cards' PIN retry counters in DIR, across restarts, and the state "
+        "of PIV cards without a state= of their own.",
+        "DIR");
     const QCommandLineOption pinTriesOption(
         "pin-tries", "Wrong PINs an emulated card accepts before it blocks (1 to 15). Default: 3.",
         "N", "3");
