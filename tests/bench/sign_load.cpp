@@ -5,6 +5,10 @@
 //                                   RSA computation alone (the soft token otherwise decrypts
 //                                   the stored key, a password derivation, for every use)
 //   bench-sign pkcs11 MODULE PIN N  a PKCS#11 module (OpenSC's: the card through PC/SC)
+//   bench-sign pkcs11 MODULE PIN N rsa|ecdsa ID   ... with the key of that CKA_ID (hex), RSA
+//                                   PKCS#1 v1.5 or ECDSA over a SHA-256 digest
+//   bench-sign nss-generated rsa|ecdsa N   a key NSS makes in memory (RSA-2048 or P-256): the
+//                                   floor for a PIV card's generated keys
 // Prints "RESULT signatures=N seconds=S p50_us=X p99_us=Y".
 #include <cert.h>
 #include <dlfcn.h>
@@ -110,7 +114,57 @@ int nssFloor(const char* directory, const char* pin, int count, bool sessionCopy
     return result;
 }
 
-int throughModule(const char* module, const char* pin, int count)
+std::vector<unsigned char> fromHex(const char* text)
+{
+    std::vector<unsigned char> bytes;
+    for (std::size_t i = 0; text[i] && text[i + 1]; i += 2)
+        bytes.push_back(
+            static_cast<unsigned char>(std::stoi(std::string(text + i, 2), nullptr, 16)));
+    return bytes;
+}
+
+// A key NSS generates in memory and signs with, as the PIV card's NSS does with its own.
+int nssGenerated(bool ecdsa, int count)
+{
+    if (NSS_NoDB_Init(nullptr) != SECSuccess) {
+        std::fprintf(stderr, "bench-sign: NSS_NoDB_Init failed\n");
+        return 1;
+    }
+    PK11SlotInfo* slot = PK11_GetInternalSlot();
+    SECKEYPublicKey* pub = nullptr;
+    SECKEYPrivateKey* key = nullptr;
+    unsigned char p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+    SECKEYECParams curve{siDEROID, p256, sizeof p256};
+    PK11RSAGenParams rsa{2048, 65537};
+    if (ecdsa)
+        key = PK11_GenerateKeyPair(slot, CKM_EC_KEY_PAIR_GEN, &curve, &pub, PR_FALSE, PR_TRUE,
+                                   nullptr);
+    else
+        key = PK11_GenerateKeyPair(slot, CKM_RSA_PKCS_KEY_PAIR_GEN, &rsa, &pub, PR_FALSE, PR_TRUE,
+                                   nullptr);
+    if (!key) {
+        std::fprintf(stderr, "bench-sign: no key generated\n");
+        return 1;
+    }
+    auto info = digestInfo();
+    std::vector<unsigned char> digest(32, 0xAB);
+    SECItem data = ecdsa ? SECItem{siBuffer, digest.data(), static_cast<unsigned>(digest.size())}
+                         : SECItem{siBuffer, info.data(), static_cast<unsigned>(info.size())};
+    unsigned char buffer[512];
+    const int result = timeSignatures(count, [&] {
+        SECItem signature{siBuffer, buffer, static_cast<unsigned>(PK11_SignatureLen(key))};
+        return PK11_SignWithMechanism(key, ecdsa ? CKM_ECDSA : CKM_RSA_PKCS, nullptr, &signature,
+                                      &data) == SECSuccess;
+    });
+    SECKEY_DestroyPrivateKey(key);
+    SECKEY_DestroyPublicKey(pub);
+    PK11_FreeSlot(slot);
+    NSS_Shutdown();
+    return result;
+}
+
+int throughModule(const char* module, const char* pin, int count, bool ecdsa = false,
+                  const char* keyId = nullptr)
 {
     void* library = dlopen(module, RTLD_NOW);
     auto getList = library ? reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(
@@ -135,24 +189,27 @@ int throughModule(const char* module, const char* pin, int count)
         return 1;
     }
     CK_OBJECT_CLASS keyClass = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE filter{CKA_CLASS, &keyClass, sizeof keyClass};
+    std::vector<unsigned char> id = keyId ? fromHex(keyId) : std::vector<unsigned char>{};
+    CK_ATTRIBUTE filter[] = {{CKA_CLASS, &keyClass, sizeof keyClass},
+                             {CKA_ID, id.data(), id.size()}};
     CK_OBJECT_HANDLE key = 0;
     CK_ULONG found = 0;
-    p11->C_FindObjectsInit(session, &filter, 1);
+    p11->C_FindObjectsInit(session, filter, keyId ? 2 : 1);
     p11->C_FindObjects(session, &key, 1, &found);
     p11->C_FindObjectsFinal(session);
     if (found == 0) {
         std::fprintf(stderr, "bench-sign: no private key\n");
         return 1;
     }
-    auto info = digestInfo();
-    CK_MECHANISM mechanism{CKM_RSA_PKCS, nullptr, 0};
+    auto info = ecdsa ? std::vector<unsigned char>(32, 0xAB) : digestInfo();
+    CK_MECHANISM mechanism{ecdsa ? CKM_ECDSA : CKM_RSA_PKCS, nullptr, 0};
+    const CK_ULONG expected = ecdsa ? 64 : 256;
     const int result = timeSignatures(count, [&] {
         unsigned char signature[512];
         CK_ULONG length = sizeof signature;
         return p11->C_SignInit(session, &mechanism, key) == CKR_OK &&
                p11->C_Sign(session, info.data(), info.size(), signature, &length) == CKR_OK &&
-               length == 256;
+               length == expected;
     });
     p11->C_Logout(session);
     p11->C_CloseSession(session);
@@ -164,10 +221,15 @@ int throughModule(const char* module, const char* pin, int count)
 
 int main(int argc, char** argv)
 {
+    if (argc == 4 && std::strcmp(argv[1], "nss-generated") == 0)
+        return nssGenerated(std::strcmp(argv[2], "ecdsa") == 0, std::atoi(argv[3]));
+    if (argc == 7 && std::strcmp(argv[1], "pkcs11") == 0)
+        return throughModule(argv[2], argv[3], std::atoi(argv[4]),
+                             std::strcmp(argv[5], "ecdsa") == 0, argv[6]);
     if (argc != 5) {
-        std::fprintf(
-            stderr,
-            "usage: bench-sign nss|nss-session DBDIR PIN N | bench-sign pkcs11 MODULE PIN N\n");
+        std::fprintf(stderr,
+                     "usage: bench-sign nss|nss-session DBDIR PIN N | bench-sign pkcs11 MODULE "
+                     "PIN N [rsa|ecdsa ID] | bench-sign nss-generated rsa|ecdsa N\n");
         return 2;
     }
     const int count = std::atoi(argv[4]);

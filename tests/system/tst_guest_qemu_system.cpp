@@ -24,6 +24,7 @@ class TestGuestQemu : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void emulatedCac_guestOpenscNamesListsAndSigns();
+    void emulatedPiv_guestOpenscNamesAndSigns();
     void pcscPassthrough_guestGetsTheSameAtrAndAnswers_data();
     void pcscPassthrough_guestGetsTheSameAtrAndAnswers();
     void cardEventsAndClientDeath_seenInTheGuest();
@@ -70,6 +71,38 @@ void TestGuestQemu::emulatedCac_guestOpenscNamesListsAndSigns()
     const QString verified =
         vscard::test::verifyGuestSignature(output, signedText, database_, work_.path());
     QVERIFY2(verified.isEmpty(), qPrintable(verified + "\n" + output));
+}
+
+void TestGuestQemu::emulatedPiv_guestOpenscNamesAndSigns()
+{
+    // A PIV card made from the database's certificates (cert1 in 9A, PIN the password),
+    // through vscclient into QEMU's ccid-card-passthru.
+    const QString signedText = "signed by a PIV card in a QEMU guest";
+    GuestVm guest("wait-card 60\n"
+                  "opensc-tool -n\n"
+                  "pkcs15-tool -D | grep -E 'Private RSA Key|PKCS#15 Card'\n" +
+                  vscard::test::guestSignScript(kPin, signedText, "01"));
+    QVERIFY2(guest.start(), qPrintable(guest.error()));
+    QProcess client;
+    client.setProcessChannelMode(QProcess::MergedChannels);
+    client.start(
+        VSCARD_VSCCLIENT_BIN,
+        {"-e",
+         QStringLiteral("db=\"sql:%1\" use_hw=no soft=(,Test PIV,PIV,,cert1,cert2)").arg(database_),
+         "127.0.0.1", QString::number(guest.port())});
+    QVERIFY2(guest.waitForEnd(), qPrintable(guest.error()));
+    client.terminate();
+    client.waitForFinished(10000);
+    const QString output = guest.output();
+    const QString context = output + QString::fromUtf8(client.readAll());
+    QVERIFY2(output.contains("Personal Identity Verification Card"), qPrintable(context));
+    // OpenSC's token is named after the first certificate; its key sits in 9A.
+    QVERIFY2(output.contains("PKCS#15 Card [vscard test 1]") &&
+                 output.contains("Private RSA Key [PIV AUTH key]"),
+             qPrintable(context));
+    const QString verified =
+        vscard::test::verifyGuestSignature(output, signedText, database_, work_.path());
+    QVERIFY2(verified.isEmpty(), qPrintable(verified + "\n" + context));
 }
 
 void TestGuestQemu::pcscPassthrough_guestGetsTheSameAtrAndAnswers_data()

@@ -25,6 +25,7 @@ class TestUsbipGuest : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void importedReader_drivenByTheGuestsStockStack();
+    void importedPivCard_namedAndSignsInTheGuest();
 
 private:
     QTemporaryDir work_;
@@ -120,6 +121,71 @@ void TestUsbipGuest::importedReader_drivenByTheGuestsStockStack()
     const QString verified =
         vscard::test::verifyGuestSignature(output, signedText, database_, work_.path());
     QVERIFY2(verified.isEmpty(), qPrintable(verified + "\n" + context));
+}
+
+void TestUsbipGuest::importedPivCard_namedAndSignsInTheGuest()
+{
+    // A blank PIV card hosted by the server: the host generates its key and writes the
+    // certificate, the guest imports the reader over USB/IP and signs with OpenSC.
+    const quint16 usbipPort = vscard::test::freeLoopbackPort();
+    vscard::test::PcscRig rig;
+    rig.extraServerArguments = {"--usbip", QStringLiteral("tcp:127.0.0.1:%1").arg(usbipPort),
+                                "--card",
+                                QStringLiteral("emulated:use_hw=no soft=(,Test PIV,PIV,state=%1)")
+                                    .arg(work_.filePath("piv"))};
+    QVERIFY2(rig.start(), qPrintable(rig.error()));
+    QVERIFY(rig.waitForCard("vscard 00 00", true));
+    const QString publicKey = work_.filePath("9a.pub");
+    const QString certificate = work_.filePath("9a.crt");
+    const auto run = [&](const QString& script) { return rig.run("sh", {"-c", script}, 120000); };
+    const auto provisioned =
+        run(QStringLiteral("yubico-piv-tool -r vscard -a generate -s 9a -A RSA2048 -o %1 && "
+                           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                           "-keyout %3.key -out %3.ca -subj /CN=ca -days 1 && "
+                           "openssl x509 -new -force_pubkey %1 -subj '/CN=guest PIV' -CA %3.ca "
+                           "-CAkey %3.key -days 1 -out %2 && "
+                           "yubico-piv-tool -r vscard -a import-certificate -s 9a -i %2")
+                .arg(publicKey, certificate, work_.filePath("ca")));
+    QVERIFY2(provisioned.exitCode == 0, qPrintable(provisioned.output));
+    rig.stopPcscd(); // the guest's pcscd is the card's user now
+
+    const QString signedText = "signed by a PIV card in a guest over USB/IP";
+    GuestVm guest(QStringLiteral("/stream-mux guest 3240 /dev/vport0p1 2>/tmp/mux.log &\n"
+                                 "sleep 0.5\n"
+                                 "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED\n"
+                                 "wait-card 60\n"
+                                 "opensc-tool -n\n") +
+                  vscard::test::guestSignScript("123456", signedText, "01"));
+    guest.devices = {"-device",
+                     "virtio-serial-pci",
+                     "-chardev",
+                     QStringLiteral("socket,id=usbip,host=127.0.0.1,port=%1,server=on,wait=off")
+                         .arg(guest.port()),
+                     "-device",
+                     "virtserialport,chardev=usbip,name=vscard.usbip"};
+    guest.files = {VSCARD_STREAM_MUX};
+    QVERIFY2(guest.start(), qPrintable(guest.error()));
+    QVERIFY(rig.startProgram(VSCARD_STREAM_MUX,
+                             {"host", QString::number(guest.port()), QString::number(usbipPort)},
+                             "stream-mux.log"));
+    QVERIFY2(guest.waitForEnd(), qPrintable(guest.error()));
+    const QString output = QString(guest.output()).remove(QLatin1Char('\r'));
+    const QString context = output + "\n--- server ---\n" + rig.serverLog();
+    QVERIFY2(output.contains("ATTACHED\n"), qPrintable(context));
+    QVERIFY2(output.contains("Personal Identity Verification Card"), qPrintable(context));
+    // The signature made in the guest verifies on the host with the key the card gave out.
+    const auto signature = QRegularExpression("SIGNATURE ([0-9a-f]+)").match(output);
+    QVERIFY2(signature.hasMatch() && signature.captured(1).size() == 512, qPrintable(context));
+    QFile file(work_.filePath("guest-piv.sig"));
+    QFile data(work_.filePath("guest-piv.data"));
+    QVERIFY(file.open(QIODevice::WriteOnly) && data.open(QIODevice::WriteOnly));
+    file.write(QByteArray::fromHex(signature.captured(1).toLatin1()));
+    data.write((signedText + "\n").toUtf8());
+    file.close();
+    data.close();
+    const auto verified = run(QStringLiteral("openssl dgst -sha256 -verify %1 -signature %2 %3")
+                                  .arg(publicKey, file.fileName(), data.fileName()));
+    QVERIFY2(verified.output.contains("Verified OK"), qPrintable(verified.output + context));
 }
 
 QTEST_GUILESS_MAIN(TestUsbipGuest)

@@ -42,13 +42,13 @@ bool waitForListener(quint16 port, int timeoutMs)
     return false;
 }
 
-QString guestSignScript(const QString& pin, const QString& text)
+QString guestSignScript(const QString& pin, const QString& text, const QString& keyId)
 {
     return QStringLiteral("echo '%2' > /tmp/data\n"
                           "pkcs11-tool --login --pin %1 --sign --mechanism SHA256-RSA-PKCS "
-                          "--id 0001 -i /tmp/data -o /tmp/signature\n"
+                          "--id %3 -i /tmp/data -o /tmp/signature\n"
                           "echo \"SIGNATURE $(od -An -tx1 -v /tmp/signature | tr -d ' \\n')\"\n")
-        .arg(pin, text);
+        .arg(pin, text, keyId);
 }
 
 QString verifyGuestSignature(const QString& output, const QString& text, const QString& database,

@@ -19,7 +19,7 @@ bool waitForListener(quint16 port, int timeoutMs);
 
 // Guest script lines that sign `text` with the card's key 0001 (SHA256-RSA-PKCS through
 // pkcs11-tool) and print "SIGNATURE <hex>".
-QString guestSignScript(const QString& pin, const QString& text);
+QString guestSignScript(const QString& pin, const QString& text, const QString& keyId = "0001");
 // Checks a guest's "SIGNATURE <hex>" of `text` against cert1 of the NSS database with openssl;
 // empty when it verifies, else what went wrong. `workDir` holds the files openssl reads.
 QString verifyGuestSignature(const QString& output, const QString& text, const QString& database,
