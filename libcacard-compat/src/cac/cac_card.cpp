@@ -82,21 +82,13 @@ std::string CacCard::serial() const
 void CacCard::reset()
 {
     selected_.fill(nullptr);
-    pending_.reset();
+    pending_.clear();
     keys_->logout();
 }
 
 Bytes CacCard::respond(Bytes data, std::uint32_t ne, std::uint16_t sw)
 {
-    if (data.size() > ne) {
-        // libcacard keeps the whole answer and says only how much waits (00 for 256 or more).
-        const std::size_t size = data.size();
-        pending_ = std::move(data);
-        return {0x61, static_cast<std::uint8_t>(size > 255 ? 0 : size)};
-    }
-    data.push_back(static_cast<std::uint8_t>(sw >> 8));
-    data.push_back(static_cast<std::uint8_t>(sw));
-    return data;
+    return pending_.respond(std::move(data), ne, sw);
 }
 
 Bytes CacCard::process(ByteView bytes)
@@ -105,8 +97,8 @@ Bytes CacCard::process(ByteView bytes)
     if (!parsed)
         return status(0x6700);
     const CommandApdu& command = *parsed;
-    if (pending_ && command.ins() != 0xC0)
-        pending_.reset();
+    if (command.ins() != 0xC0)
+        pending_.clear();
     // Logical channels exist in the interindustry and the CAC classes, as libcacard sees it.
     const std::uint8_t type = command.cla() & 0xF0;
     const bool channelled = type == 0x00 || type == 0x80 || type == 0x90 || type == 0xA0;
@@ -157,9 +149,7 @@ Bytes CacCard::verify(const CommandApdu& command)
 {
     if (command.p1() != 0x00 || command.p2() != 0x00)
         return status(0x6A00);
-    const auto triesLeft = [this] {
-        return Bytes{0x63, static_cast<std::uint8_t>(0xC0 | pin_->remaining())};
-    };
+    const auto triesLeft = [this] { return pin_->counter().refusal(); };
     if (command.nc() == 0) { // the PIN status (ISO 7816-4: 63Cx only while one is needed)
         if (keys_->loggedIn() || !keys_->needsLogin())
             return status(0x9000);
@@ -181,9 +171,7 @@ Bytes CacCard::verify(const CommandApdu& command)
     keys_->logout();
     switch (keys_->login(std::string(pin.begin(), pin.end()))) {
     case PinCheck::Accepted: pin_->recordSuccess(); return status(0x9000);
-    case PinCheck::Rejected:
-        pin_->recordFailure();
-        return pin_->blocked() ? status(0x6983) : triesLeft();
+    case PinCheck::Rejected: pin_->recordFailure(); return triesLeft();
     case PinCheck::Unusable: break;
     }
     return status(0x6985);
@@ -203,20 +191,7 @@ Bytes CacCard::getChallenge(const CommandApdu& command)
 
 Bytes CacCard::getResponse(const CommandApdu& command)
 {
-    if (!pending_)
-        return status(0x6A88);
-    Bytes& rest = *pending_;
-    const std::size_t count = std::min<std::size_t>(rest.size(), command.ne());
-    Bytes data(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(count));
-    rest.erase(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(count));
-    const std::size_t next = std::min<std::size_t>(256, rest.size());
-    if (next == 0) {
-        pending_.reset();
-        data.insert(data.end(), {0x90, 0x00});
-    } else {
-        data.insert(data.end(), {0x61, static_cast<std::uint8_t>(next & 0xFF)});
-    }
-    return data;
+    return pending_.next(command.ne());
 }
 
 } // namespace vscard::cacard

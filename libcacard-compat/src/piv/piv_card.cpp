@@ -27,9 +27,7 @@ Bytes status(std::uint16_t sw)
 
 Bytes triesLeft(const Credential& credential)
 {
-    if (credential.blocked())
-        return status(0x6983);
-    return {0x63, static_cast<std::uint8_t>(0xC0 | credential.remaining)};
+    return credential.tries.refusal();
 }
 
 // 6 to 8 bytes, then FF up to 8 (SP 800-73-4 Part 2, 2.4.3; the YubiKey takes any byte
@@ -217,7 +215,7 @@ std::uint32_t PivCard::serialNumber() const
 
 unsigned PivCard::pinTriesLeft() const
 {
-    return state_->pin.remaining;
+    return state_->pin.tries.remaining();
 }
 
 std::size_t PivCard::keyCount() const
@@ -437,8 +435,8 @@ Bytes PivCard::verify(const CommandApdu& command)
     if (check == PinCheck::Accepted) {
         pinVerified_ = true;
         pinJustVerified_ = true;
-        if (pin.remaining != pin.maxTries) {
-            pin.remaining = pin.maxTries;
+        if (pin.tries.remaining() != pin.tries.maxTries()) {
+            pin.tries.recordSuccess();
             if (!save())
                 return status(0x6581);
         }
@@ -446,7 +444,7 @@ Bytes PivCard::verify(const CommandApdu& command)
     }
     pinVerified_ = false;
     pinJustVerified_ = false;
-    --pin.remaining;
+    pin.tries.recordFailure();
     if (!save())
         return status(0x6581);
     return triesLeft(pin);
@@ -473,13 +471,13 @@ Bytes PivCard::changeReferenceData(const CommandApdu& command)
     if (!wellFormedReferenceData(current) || !wellFormedReferenceData(next))
         return status(0x6A80);
     if (!matches(credential, current)) {
-        --credential.remaining;
+        credential.tries.recordFailure();
         if (command.p2() == kPin)
             pinVerified_ = false;
         return save() ? triesLeft(credential) : status(0x6581);
     }
-    auto replaced =
-        makeCredential(next, credential.maxTries, command.p2() == kPin ? kFactoryPin : kFactoryPuk);
+    auto replaced = makeCredential(next, static_cast<std::uint8_t>(credential.tries.maxTries()),
+                                   command.p2() == kPin ? kFactoryPin : kFactoryPuk);
     if (!replaced)
         return status(0x6F00);
     credential = std::move(replaced).value();
@@ -502,24 +500,25 @@ Bytes PivCard::resetRetryCounter(const CommandApdu& command)
     if (!wellFormedReferenceData(unblocking) || !wellFormedReferenceData(newPin))
         return status(0x6A80);
     if (!matches(puk, unblocking)) {
-        --puk.remaining;
+        puk.tries.recordFailure();
         return save() ? triesLeft(puk) : status(0x6581);
     }
     if (settings_.databaseKeys) {
         // The PIN stays the database's password: the PUK unblocks it only when the "new" PIN
         // is that password.
-        puk.remaining = puk.maxTries;
+        puk.tries.recordSuccess();
         if (checkPin(newPin) != PinCheck::Accepted) {
             settings_.databaseKeys->logout();
             return save() ? status(0x6A80) : status(0x6581);
         }
-        state_->pin.remaining = state_->pin.maxTries;
+        state_->pin.tries.recordSuccess();
         return save() ? status(0x9000) : status(0x6581);
     }
-    auto pin = makeCredential(newPin, state_->pin.maxTries, kFactoryPin);
+    auto pin = makeCredential(newPin, static_cast<std::uint8_t>(state_->pin.tries.maxTries()),
+                              kFactoryPin);
     if (!pin)
         return status(0x6F00);
-    puk.remaining = puk.maxTries;
+    puk.tries.recordSuccess();
     state_->pin = std::move(pin).value();
     pinVerified_ = false;
     return save() ? status(0x9000) : status(0x6581);

@@ -29,7 +29,7 @@ Result<Credential, std::string> makeCredential(ByteView padded, std::uint8_t max
     if (!hash)
         return fail(hash.error());
     const Bytes factory = paddedReferenceData(factoryValue);
-    return Credential{std::move(salt).value(), std::move(hash).value(), maxTries, maxTries,
+    return Credential{std::move(salt).value(), std::move(hash).value(), RetryCounter(maxTries),
                       equalInConstantTime(padded, factory)};
 }
 

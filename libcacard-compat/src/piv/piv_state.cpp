@@ -1,11 +1,11 @@
 #include "piv_state.h"
 
 #include "vscard/cacard/ber_tlv.h"
+#include "vscard/cacard/state_directory.h"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,8 +40,8 @@ Bytes credential(const Credential& value)
     Bytes out;
     appendBerTlv(out, 0x01, value.salt);
     appendBerTlv(out, 0x02, value.hash);
-    appendBerTlv(out, 0x03, byte(value.maxTries));
-    appendBerTlv(out, 0x04, byte(value.remaining));
+    appendBerTlv(out, 0x03, byte(static_cast<std::uint8_t>(value.tries.maxTries())));
+    appendBerTlv(out, 0x04, byte(static_cast<std::uint8_t>(value.tries.remaining())));
     appendBerTlv(out, 0x05, byte(value.isDefault ? 1 : 0));
     return out;
 }
@@ -82,23 +82,10 @@ Result<Credential, std::string> readCredential(const BerTlv& tlv)
     const auto maxTries = members->octet(0x03);
     const auto remaining = members->octet(0x04);
     const auto isDefault = members->octet(0x05);
-    if (!salt || !hash || !maxTries || !remaining || !isDefault || *maxTries == 0 ||
-        *maxTries > 15 || *remaining > *maxTries)
+    if (!salt || !hash || !maxTries || !remaining || !isDefault ||
+        !RetryCounter::validMaximum(*maxTries) || *remaining > *maxTries)
         return fail(std::string("a PIN or PUK record is incomplete"));
-    return Credential{*salt, *hash, *maxTries, *remaining, *isDefault != 0};
-}
-
-// mkdir -p, each new directory private to its owner (the parent of a card's directory is
-// --state-dir, which a service may be given before it exists).
-bool makeDirectories(const std::string& path)
-{
-    for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-        const std::string prefix = path.substr(0, slash);
-        if (!prefix.empty() && ::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
-            return false;
-        if (slash == std::string::npos)
-            return true;
-    }
+    return Credential{*salt, *hash, RetryCounter(*maxTries, *remaining), *isDefault != 0};
 }
 
 } // namespace
@@ -224,17 +211,13 @@ StateFile::open(const std::optional<std::string>& directory)
 {
     if (!directory)
         return std::unique_ptr<StateFile>(new StateFile(std::nullopt, -1));
-    if (!makeDirectories(*directory))
-        return fail("cannot create the state directory " + *directory + ": " +
-                    std::strerror(errno));
-    const std::string lockPath = *directory + "/lock";
-    const int lockFd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockFd < 0)
-        return fail("cannot open " + lockPath + ": " + std::strerror(errno));
-    if (::flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
-        ::close(lockFd);
-        return fail("the card's state " + *directory + " is in use by another process");
-    }
+    auto made = makePrivateDirectories(*directory);
+    if (!made)
+        return fail(made.error());
+    auto locked = openLocked(*directory + "/lock", "the card's state " + *directory);
+    if (!locked)
+        return fail(locked.error());
+    const int lockFd = *locked;
     std::unique_ptr<StateFile> file(new StateFile(directory, lockFd));
     const std::string path = *directory + "/card-state";
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -7,6 +7,7 @@
 
 #include "piv_algorithms.h"
 #include "vscard/bytes.h"
+#include "vscard/cacard/retry_counter.h"
 #include "vscard/result.h"
 
 #include <map>
@@ -19,11 +20,10 @@ namespace vscard::cacard::piv {
 struct Credential { // the PIN or the PUK
     Bytes salt;
     Bytes hash; // secretHash(value padded to 8 bytes with FF, salt)
-    std::uint8_t maxTries = 3;
-    std::uint8_t remaining = 3;
+    RetryCounter tries;
     bool isDefault = true; // still the factory value (GET METADATA tells the tools)
 
-    bool blocked() const { return remaining == 0; }
+    bool blocked() const { return tries.blocked(); }
     friend bool operator==(const Credential&, const Credential&) = default;
 };
 

@@ -57,7 +57,9 @@ Bytes PivCard::getMetadata(const CommandApdu& command)
         const bool isDefault =
             credential.isDefault && !(reference == kPin && settings_.databaseKeys);
         appendBerTlv(out, kMetaIsDefault, Bytes{static_cast<std::uint8_t>(isDefault)});
-        appendBerTlv(out, kMetaRetries, Bytes{credential.maxTries, credential.remaining});
+        appendBerTlv(out, kMetaRetries,
+                     Bytes{static_cast<std::uint8_t>(credential.tries.maxTries()),
+                           static_cast<std::uint8_t>(credential.tries.remaining())});
         return respond(std::move(out), command);
     }
     if (reference == kManagementKey) {

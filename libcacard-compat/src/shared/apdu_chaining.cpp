@@ -50,6 +50,18 @@ Bytes ResponseChain::part(std::uint32_t ne)
 
 Bytes ResponseChain::respond(Bytes data, std::uint32_t ne, std::uint16_t sw)
 {
+    if (style_ == Style::Libcacard) {
+        if (data.size() <= ne) {
+            rest_.reset();
+            data.push_back(static_cast<std::uint8_t>(sw >> 8));
+            data.push_back(static_cast<std::uint8_t>(sw));
+            return data;
+        }
+        const std::size_t size = data.size();
+        rest_ = std::move(data);
+        finalStatus_ = 0x9000;
+        return {0x61, static_cast<std::uint8_t>(size > 255 ? 0 : size)};
+    }
     rest_ = std::move(data);
     finalStatus_ = sw;
     return part(ne == 0 ? 256 : ne);
@@ -58,8 +70,9 @@ Bytes ResponseChain::respond(Bytes data, std::uint32_t ne, std::uint16_t sw)
 Bytes ResponseChain::next(std::uint32_t ne)
 {
     if (!rest_)
-        return {0x69, 0x85};
-    return part(ne == 0 ? 256 : ne);
+        return {static_cast<std::uint8_t>(nothingWaiting_ >> 8),
+                static_cast<std::uint8_t>(nothingWaiting_)};
+    return part(style_ == Style::Libcacard || ne != 0 ? ne : 256);
 }
 
 } // namespace vscard::cacard

@@ -1,10 +1,11 @@
 #include "vscard/cacard/pin_retry_state.h"
 
+#include "vscard/cacard/state_directory.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,21 +33,18 @@ Result<std::unique_ptr<PinRetryState>, std::string>
 PinRetryState::open(const std::optional<std::string>& stateDirectory, const std::string& cardId,
                     unsigned maxTries)
 {
-    if (maxTries == 0 || maxTries > 15)
+    if (!RetryCounter::validMaximum(maxTries))
         return fail(std::string("PIN tries must be 1 to 15 (63Cx has four bits)"));
     if (!stateDirectory)
         return std::unique_ptr<PinRetryState>(new PinRetryState(maxTries, maxTries, -1));
-    if (::mkdir(stateDirectory->c_str(), 0700) != 0 && errno != EEXIST)
-        return fail("cannot create the state directory " + *stateDirectory + ": " +
-                    std::strerror(errno));
+    auto made = makePrivateDirectories(*stateDirectory);
+    if (!made)
+        return fail(made.error());
     const std::string path = *stateDirectory + "/" + cardId + ".pin";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return fail("cannot open " + path + ": " + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        ::close(fd);
-        return fail("the card's state " + path + " is in use by another process");
-    }
+    auto locked = openLocked(path, "the card's state " + path);
+    if (!locked)
+        return fail(locked.error());
+    const int fd = *locked;
     const unsigned remaining = readRemaining(fd, maxTries).value_or(maxTries);
     std::unique_ptr<PinRetryState> state(new PinRetryState(maxTries, remaining, fd));
     state->save();
@@ -61,14 +59,13 @@ PinRetryState::~PinRetryState()
 
 void PinRetryState::recordFailure()
 {
-    if (remaining_ > 0)
-        --remaining_;
+    counter_.recordFailure();
     save();
 }
 
 void PinRetryState::recordSuccess()
 {
-    remaining_ = maxTries_;
+    counter_.recordSuccess();
     save();
 }
 
@@ -77,8 +74,8 @@ void PinRetryState::save()
     if (fd_ < 0)
         return;
     char text[64];
-    const int length =
-        std::snprintf(text, sizeof text, "remaining %u of %u\n", remaining_, maxTries_);
+    const int length = std::snprintf(text, sizeof text, "remaining %u of %u\n",
+                                     counter_.remaining(), counter_.maxTries());
     if (::ftruncate(fd_, 0) == 0 &&
         ::pwrite(fd_, text, static_cast<std::size_t>(length), 0) == length)
         ::fsync(fd_); // a blocked card must stay blocked after a crash

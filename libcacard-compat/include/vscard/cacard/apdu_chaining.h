@@ -41,11 +41,26 @@ private:
 
 class ResponseChain {
 public:
-    // data + sw when data fits ne, else the first ne bytes and 61xx (xx: what waits, 00 for
-    // 256 or more), the rest kept for GET RESPONSE. A command without Le (ne 0) is answered
-    // as if it asked for 256, as a T=1 card does for case 4 commands sent as case 3.
+    enum class Style {
+        // ISO 7816-4, as a PIV card does it: the first Ne bytes at once, then 61xx. A command
+        // without Le (ne 0) is answered as if it asked for 256, as a T=1 card answers case 4
+        // commands sent as case 3.
+        Iso,
+        // libcacard's, byte for byte: an answer longer than Ne (ne 0: any) is kept whole and
+        // only 61xx says how much waits; every GET RESPONSE gives at most its Ne and ends on
+        // 9000 whatever the first status was.
+        Libcacard,
+    };
+
+    // nothingWaiting: GET RESPONSE's status when there is nothing to give.
+    explicit ResponseChain(Style style = Style::Iso, std::uint16_t nothingWaiting = 0x6985)
+        : style_(style), nothingWaiting_(nothingWaiting)
+    {
+    }
+
+    // data + sw when data fits ne, else as the style says, the rest kept for GET RESPONSE.
     Bytes respond(Bytes data, std::uint32_t ne, std::uint16_t sw = 0x9000);
-    // GET RESPONSE: the next part, or 6985 when nothing waits.
+    // GET RESPONSE: the next part, or nothingWaiting.
     Bytes next(std::uint32_t ne);
     void clear() { rest_.reset(); }
     bool pending() const { return rest_.has_value(); }
@@ -53,6 +68,8 @@ public:
 private:
     Bytes part(std::uint32_t ne);
 
+    Style style_;
+    std::uint16_t nothingWaiting_;
     std::optional<Bytes> rest_;
     std::uint16_t finalStatus_ = 0x9000;
 };

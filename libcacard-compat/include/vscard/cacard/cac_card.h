@@ -9,6 +9,7 @@
 //   - an unsigned block whose padding is broken is refused with 6984 (libcacard crashes).
 #pragma once
 
+#include "vscard/cacard/apdu_chaining.h"
 #include "vscard/cacard/card_keys.h"
 #include "vscard/cacard/pin_retry_state.h"
 #include "vscard/cacard/virtual_card.h"
@@ -73,7 +74,8 @@ private:
     Bytes cardId_;
     std::vector<std::unique_ptr<CacApplet>> applets_;
     std::array<CacApplet*, kChannels> selected_{};
-    std::optional<Bytes> pending_; // the rest of a response, for GET RESPONSE
+    // The rest of a response, for GET RESPONSE, as libcacard buffers it (6A88 when none).
+    ResponseChain pending_{ResponseChain::Style::Libcacard, 0x6A88};
     bool windowsCompatibility_ = false;
 };
 

@@ -4,6 +4,7 @@
 // created on first use and locked against a second process using the same card.
 #pragma once
 
+#include "vscard/cacard/retry_counter.h"
 #include "vscard/result.h"
 
 #include <memory>
@@ -24,21 +25,21 @@ public:
     PinRetryState(const PinRetryState&) = delete;
     PinRetryState& operator=(const PinRetryState&) = delete;
 
-    unsigned maxTries() const { return maxTries_; }
-    unsigned remaining() const { return remaining_; }
-    bool blocked() const { return remaining_ == 0; }
+    unsigned maxTries() const { return counter_.maxTries(); }
+    unsigned remaining() const { return counter_.remaining(); }
+    bool blocked() const { return counter_.blocked(); }
+    const RetryCounter& counter() const { return counter_; }
     void recordFailure();
     void recordSuccess();
 
 private:
     PinRetryState(unsigned maxTries, unsigned remaining, int fd)
-        : maxTries_(maxTries), remaining_(remaining), fd_(fd)
+        : counter_(maxTries, remaining), fd_(fd)
     {
     }
     void save();
 
-    unsigned maxTries_;
-    unsigned remaining_;
+    RetryCounter counter_;
     int fd_; // -1 without a state directory
 };
 
