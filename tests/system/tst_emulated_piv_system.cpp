@@ -41,6 +41,7 @@ private Q_SLOTS:
     void managementKey_changed_oldOneRefused();
     void attest_chainVerifiesWithOpenssl();
     void importKey_rsa_signsLikeTheOriginal();
+    void importKey_ecc_signsLikeTheOriginal();
     void reset_whenPinAndPukBlocked_givesAFactoryCard();
     void state_survivesRestart_sameKeysStillSign();
     void twoCards_oneServer_differentIdentities();
@@ -443,6 +444,39 @@ void TestEmulatedPivSystem::importKey_rsa_signsLikeTheOriginal()
     QVERIFY2(vscard::test::receivedBytes(metadata.output, 1).contains("03 01 02"),
              qPrintable(metadata.output));
     QVERIFY(ykpiv(rig, {"-a", "attest", "-s", "9a"}).exitCode != 0);
+}
+
+void TestEmulatedPivSystem::importKey_ecc_signsLikeTheOriginal()
+{
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("import-ec"))}));
+    const QString key = file("imported-ec.key");
+    const QString publicKey = file("imported-ec.pem");
+    const QString certificate = file("imported-ec.crt");
+    QVERIFY(shell(rig, QStringLiteral("openssl ecparam -name secp384r1 -genkey -noout -out %1 && "
+                                      "openssl ec -in %1 -pubout -out %2 && openssl req -new "
+                                      "-x509 -key %1 -subj '/CN=imported EC' -days 30 -out %3")
+                           .arg(key, publicKey, certificate))
+                .exitCode == 0);
+    const auto imported = ykpiv(rig, {"-a", "import-key", "-s", "9e", "-i", key});
+    QVERIFY2(imported.exitCode == 0, qPrintable(imported.output));
+    QVERIFY(ykpiv(rig, {"-a", "import-certificate", "-s", "9e", "-i", certificate}).exitCode == 0);
+    // The card derived the same public key: GET METADATA's point is the file's.
+    const auto metadata =
+        rig.opensc({"-s", "00:A4:04:00:05:A0:00:00:03:08", "-s", "00:F7:00:9E:00"});
+    const auto point =
+        shell(rig, QStringLiteral("openssl ec -pubin -in %1 -outform DER 2>/dev/null "
+                                  "| tail -c 97 | od -An -tx1 -v | tr -d ' \\n'")
+                       .arg(publicKey));
+    QVERIFY2(vscard::test::receivedBytes(metadata.output, 1)
+                 .remove(' ')
+                 .contains(point.output.trimmed(), Qt::CaseInsensitive),
+             qPrintable(metadata.output + point.output));
+    const auto signing = pkcs11(rig, {"--login", "--pin", kPin, "--sign", "--id", "04", "-m",
+                                      "ECDSA-SHA384", "--signature-format", "openssl", "-i",
+                                      file("data.txt"), "-o", file("imported-ec.sig")});
+    QVERIFY2(signing.exitCode == 0, qPrintable(signing.output));
+    QVERIFY(verifies(rig, publicKey, file("imported-ec.sig"), "-sha384").contains("Verified OK"));
 }
 
 void TestEmulatedPivSystem::reset_whenPinAndPukBlocked_givesAFactoryCard()

@@ -95,6 +95,7 @@ private Q_SLOTS:
     void resetApplication_onlyWhenPinAndPukBlocked_thenFactoryCard();
     void cardReset_forgetsPinAndManagementAuthentication();
     void attest_generatedKey_signedByTheCardsAttestationKey();
+    void import_ecc_publicPointDerived_signs();
     void import_errors_data();
     void import_errors();
     void transport_errors_data();
@@ -780,6 +781,31 @@ void TestPivCard::attest_generatedKey_signedByTheCardsAttestationKey()
     QCOMPARE(card_->keyCount(), 1u);
 }
 
+void TestPivCard::import_ecc_publicPointDerived_signs()
+{
+    authenticate(*card_);
+    // The scalar 1: its public point is the curve's generator (SEC 2's G for P-256).
+    const Bytes one = concat({Bytes(31, 0x00), Bytes{0x01}});
+    QCOMPARE(hex(send(command(0, 0xFE, 0x11, 0x9A,
+                              concat({fromHex("06 20"), one, fromHex("AA 01 03")})))),
+             QString("90 00"));
+    const Bytes metadata = sendAll(fromHex("00 F7 00 9A 00"));
+    QCOMPARE(sw(metadata), 0x9000);
+    QVERIFY2(hex(metadata).contains("86 41 04 6B 17 D1 F2 E1 2C 42 47 F8 BC E6 E5 63 A4 40 F2 "
+                                    "77 03 7D 81 2D EB 33 A0 F4 A1 39 45 D8 98 C2 96 4F E3 42 "
+                                    "E2 FE 1A 7F 9B 8E E7 EB 4A 7C 0F 9E 16 2B CE 33 57 6B 31 "
+                                    "5E CE CB B6 40 68 37 BF 51 F5"),
+             qPrintable(hex(metadata)));
+    QVERIFY(hex(metadata).contains("02 02 03 01")); // PIN always, as imported; touch never
+    QVERIFY(hex(metadata).contains("03 01 02"));    // imported
+    QCOMPARE(sw(send("00 F9 9A 00 00")), 0x6A80);   // not the card's own: no attestation
+    verifyPin(*card_);
+    Bytes ecdsa;
+    appendBerTlv(ecdsa, 0x82, {});
+    appendBerTlv(ecdsa, 0x81, Bytes(32, 0x5A));
+    QCOMPARE(sw(send(command(0, 0x87, 0x11, 0x9A, encodeBerTlv(0x7C, ecdsa)))), 0x9000);
+}
+
 void TestPivCard::import_errors_data()
 {
     QTest::addColumn<QString>("apdu");
@@ -790,8 +816,9 @@ void TestPivCard::import_errors_data()
     QTest::newRow("RSA without its CRT values")
         << "00 FE 07 9A 08 01 02 01 02 02 02 01 02" << 0x6A80;
     QTest::newRow("EC scalar of the wrong size") << "00 FE 11 9A 04 06 02 01 02" << 0x6A80;
-    QTest::newRow("EC: NSS cannot give its public key")
-        << "00 FE 11 9A 22 06 20 " + QString("01 ").repeated(32) << 0x6A80;
+    QTest::newRow("EC scalar 0") << "00 FE 11 9A 22 06 20 " + QString("00 ").repeated(32) << 0x6A80;
+    QTest::newRow("EC scalar beyond the order")
+        << "00 FE 11 9A 22 06 20 " + QString("FF ").repeated(32) << 0x6A80;
     QTest::newRow("policy out of range")
         << "00 FE 11 9A 25 06 20 " + QString("01 ").repeated(32) + "AA 01 09" << 0x6A80;
     QTest::newRow("broken TLV") << "00 FE 11 9A 03 06 05 01" << 0x6A80;

@@ -1,6 +1,7 @@
 #include "piv_key_store.h"
 
 #include "piv_crypto.h"
+#include "piv_ec_point.h"
 #include "vscard/cacard/ber_tlv.h"
 
 #include <cryptohi.h>
@@ -97,6 +98,20 @@ void deleteTokenObjects(PK11SlotInfo* token, std::uint8_t slot)
              node = PUBKEY_LIST_NEXT(node))
             PK11_DestroyTokenObject(node->key->pkcs11Slot, node->key->pkcs11ID);
         SECKEY_DestroyPublicKeyList(keys);
+    }
+}
+
+// Removes the slot's earlier private keys from the token, all but the one just made.
+void deleteOtherTokenKeys(PK11SlotInfo* token, std::uint8_t slot, CK_OBJECT_HANDLE keep)
+{
+    const std::string name = nickname(slot);
+    if (SECKEYPrivateKeyList* keys =
+            PK11_ListPrivKeysInSlot(token, const_cast<char*>(name.c_str()), nullptr)) {
+        for (SECKEYPrivateKeyListNode* node = PRIVKEY_LIST_HEAD(keys);
+             !PRIVKEY_LIST_END(node, keys); node = PRIVKEY_LIST_NEXT(node))
+            if (node->key->pkcs11ID != keep)
+                PK11_DestroyTokenObject(node->key->pkcs11Slot, node->key->pkcs11ID);
+        SECKEY_DestroyPrivateKeyList(keys);
     }
 }
 
@@ -305,30 +320,58 @@ Result<Bytes, std::string> KeyStore::importRsa(std::uint8_t slot, Algorithm algo
         PK11_DeleteTokenPrivateKey(key, PR_FALSE);
         return fail("no public key for the imported key: " + nssErrorText());
     }
-    if (persistent_) {
-        // The old key goes, the new one stays: only the new one has this id.
-        const std::string name = nickname(slot);
-        if (SECKEYPrivateKeyList* keys =
-                PK11_ListPrivKeysInSlot(asSlot(slot_), const_cast<char*>(name.c_str()), nullptr)) {
-            for (SECKEYPrivateKeyListNode* node = PRIVKEY_LIST_HEAD(keys);
-                 !PRIVKEY_LIST_END(node, keys); node = PRIVKEY_LIST_NEXT(node))
-                if (node->key->pkcs11ID != key->pkcs11ID)
-                    PK11_DestroyTokenObject(node->key->pkcs11Slot, node->key->pkcs11ID);
-            SECKEY_DestroyPrivateKeyList(keys);
-        }
-    }
+    if (persistent_)
+        deleteOtherTokenKeys(asSlot(slot_), slot, key->pkcs11ID);
     auto held = hold(slot, key, pub);
     SECKEY_DestroyPrivateKey(key);
     SECKEY_DestroyPublicKey(pub);
     return held;
 }
 
-Result<Bytes, std::string> KeyStore::importEcc(std::uint8_t, Algorithm, ByteView)
+Result<Bytes, std::string> KeyStore::importEcc(std::uint8_t slot, Algorithm algorithm,
+                                               ByteView privateScalar)
 {
-    // NSS keeps an EC private key given as its scalar but does not compute its public point,
-    // which GET METADATA and GENERATE's answers need; not offered until it does.
-    return fail(std::string("importing EC keys is not supported: NSS does not derive their "
-                            "public key"));
+    auto point = ecPublicPoint(algorithm, privateScalar);
+    if (!point)
+        return fail(point.error());
+    // PKCS#8 PrivateKeyInfo of an ECPrivateKey with its public key, as NSS imports one.
+    static const Bytes kEcPublicKeyOid = {0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
+    Bytes publicBits = {0x00};
+    publicBits.insert(publicBits.end(), point->begin(), point->end());
+    Bytes ecKey;
+    appendBerTlv(ecKey, 0x02, Bytes{0x01});
+    appendBerTlv(ecKey, 0x04, privateScalar);
+    appendBerTlv(ecKey, 0xA1, encodeBerTlv(0x03, publicBits));
+    Bytes algorithmId = kEcPublicKeyOid;
+    const Bytes& curve = curveParameters(algorithm);
+    algorithmId.insert(algorithmId.end(), curve.begin(), curve.end());
+    Bytes info;
+    appendBerTlv(info, 0x02, Bytes{0x00});
+    appendBerTlv(info, 0x30, algorithmId);
+    appendBerTlv(info, 0x04, encodeBerTlv(0x30, ecKey));
+    Bytes der = encodeBerTlv(0x30, info);
+    const std::string label = nickname(slot);
+    SECItem derItem = {siBuffer, der.data(), static_cast<unsigned>(der.size())};
+    SECItem labelItem = {siBuffer,
+                         reinterpret_cast<unsigned char*>(const_cast<char*>(label.data())),
+                         static_cast<unsigned>(label.size())};
+    SECKEYPrivateKey* key = nullptr;
+    const SECStatus imported = PK11_ImportDERPrivateKeyInfoAndReturnKey(
+        asSlot(slot_), &derItem, &labelItem, nullptr, persistent_, PR_TRUE, KU_ALL, &key, nullptr);
+    std::fill(der.begin(), der.end(), 0); // the scalar was in it
+    if (imported != SECSuccess || !key)
+        return fail("NSS refused the EC key: " + nssErrorText());
+    SECKEYPublicKey* pub = SECKEY_ConvertToPublicKey(key);
+    if (!pub) {
+        PK11_DeleteTokenPrivateKey(key, PR_FALSE);
+        return fail("no public key for the imported key: " + nssErrorText());
+    }
+    if (persistent_)
+        deleteOtherTokenKeys(asSlot(slot_), slot, key->pkcs11ID);
+    auto held = hold(slot, key, pub);
+    SECKEY_DestroyPrivateKey(key);
+    SECKEY_DestroyPublicKey(pub);
+    return held;
 }
 
 Result<Bytes, std::string> KeyStore::adopt(std::uint8_t slot, void* privateKey)
