@@ -34,6 +34,7 @@ private Q_SLOTS:
     void factoryCard_namedByOpenscAndYubicoPivTool();
     void generatedKeys_signDecryptDerive_verifiedByOpenssl();
     void pkcs11Test_withLogin_reportsNoErrors();
+    void selfsignCertificate_debiansToolFailsBeforeAskingTheCard();
     void sshKeygenAndCertutil_seeTheCardsKeysAndCertificates();
     void pivTool_generatesWithTheManagementKey();
     void ykcs11_signs_whenTheReaderIsNamedYubico();
@@ -251,6 +252,28 @@ void TestEmulatedPivSystem::pkcs11Test_withLogin_reportsNoErrors()
              qPrintable(result.output));
     // Its random bytes came from the card (OpenSC asks for 9B challenges).
     QVERIFY(!result.output.contains("C_GenerateRandom failed"));
+}
+
+void TestEmulatedPivSystem::selfsignCertificate_debiansToolFailsBeforeAskingTheCard()
+{
+    // yubico-piv-tool 2.2.0's selfsign-certificate is broken under Debian 12's OpenSSL 3
+    // (Yubico's issue 388): it verifies the PIN, then fails building the certificate, and the
+    // card is never asked to sign. This keeps that claim true; the other tests issue a
+    // certificate with openssl and write it with import-certificate instead.
+    PcscRig rig;
+    QVERIFY(start(rig, {pivCard("Test PIV", file("selfsign"))}));
+    QVERIFY(ykpiv(rig, {"-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", file("ss.pub")})
+                .exitCode == 0);
+    const auto selfsigned =
+        ykpiv(rig, {"-a", "verify-pin", "-P", kPin, "-a", "selfsign-certificate", "-s", "9a", "-S",
+                    "/CN=self/", "-i", file("ss.pub")});
+    if (selfsigned.exitCode == 0)
+        QFAIL("yubico-piv-tool's selfsign-certificate works now: test it for real");
+    QVERIFY2(selfsigned.output.contains("Successfully verified PIN") &&
+                 selfsigned.output.contains("Failed signing certificate"),
+             qPrintable(selfsigned.output));
+    QVERIFY2(rig.serverLog().contains("00 20 00 80 08") && !rig.serverLog().contains("00 87 11 9A"),
+             qPrintable(rig.serverLog().right(3000)));
 }
 
 void TestEmulatedPivSystem::sshKeygenAndCertutil_seeTheCardsKeysAndCertificates()
