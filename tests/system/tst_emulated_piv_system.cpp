@@ -372,9 +372,21 @@ void TestEmulatedPivSystem::pin_countsDownBlocks_pukUnblocks_changePin()
     QVERIFY(pkcs11(rig, {"--login", "--pin", "111111", "-O"}).output.contains("CKR_PIN_LOCKED"));
     QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "-O"}).output.contains("CKR_PIN_LOCKED"));
     QVERIFY(ykpiv(rig, {"-a", "status"}).output.contains("PIN tries left:\t0"));
-    // The PUK sets a new PIN; the new one works in OpenSC, the old one not.
-    const auto unblocked = ykpiv(rig, {"-a", "unblock-pin", "-P", kPuk, "-N", "24682468"});
+    // OpenSC's security officer is the PUK (VERIFY 81), counted like the PIN.
+    QVERIFY(pkcs11(rig, {"--login", "--login-type", "so", "--so-pin", "87878787", "-O"})
+                .output.contains("CKR_PIN_INCORRECT"));
+    QVERIFY(pkcs11(rig, {"--login", "--login-type", "so", "--so-pin", kPuk, "-O"}).exitCode == 0);
+    // The PUK sets a new PIN, through OpenSC's pkcs15-tool; the new one works, the old one
+    // not. Blocked again, yubico-piv-tool's unblock-pin does the same.
+    const auto unblocked = rig.run("pkcs15-tool", {"--unblock-pin", "--auth-id", "01", "--puk",
+                                                   kPuk, "--new-pin", "11223344"});
     QVERIFY2(unblocked.exitCode == 0, qPrintable(unblocked.output));
+    QVERIFY(pkcs11(rig, {"--login", "--pin", "11223344", "-O"}).exitCode == 0);
+    for (int i = 0; i < 3; ++i)
+        ykpiv(rig, {"-a", "verify-pin", "-P", "000000"});
+    QVERIFY(ykpiv(rig, {"-a", "status"}).output.contains("PIN tries left:\t0"));
+    const auto unblockedAgain = ykpiv(rig, {"-a", "unblock-pin", "-P", kPuk, "-N", "24682468"});
+    QVERIFY2(unblockedAgain.exitCode == 0, qPrintable(unblockedAgain.output));
     QVERIFY(pkcs11(rig, {"--login", "--pin", "24682468", "-O"}).exitCode == 0);
     QVERIFY(pkcs11(rig, {"--login", "--pin", kPin, "-O"}).output.contains("CKR_PIN_INCORRECT"));
     const auto changed = ykpiv(rig, {"-a", "change-pin", "-P", "24682468", "-N", "13571357"});

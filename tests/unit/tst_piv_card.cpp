@@ -69,6 +69,7 @@ private Q_SLOTS:
     void verify_countsDownBlocksAndReportsStatus();
     void verify_errors_data();
     void verify_errors();
+    void verify_puk_checkedAndCounted();
     void verify_resetSecurityStatus_logsOut();
     void changeReferenceData_pinAndPuk();
     void resetRetryCounter_pukSetsNewPin();
@@ -311,7 +312,6 @@ void TestPivCard::verify_errors_data()
     QTest::addColumn<QString>("apdu");
     QTest::addColumn<int>("expected");
     QTest::newRow("global PIN") << "00 20 00 00 08 31 32 33 34 35 36 FF FF" << 0x6A88;
-    QTest::newRow("PUK is not verified") << "00 20 00 81 08 31 32 33 34 35 36 37 38" << 0x6A88;
     QTest::newRow("P1 neither 00 nor FF") << "00 20 01 80 08 31 32 33 34 35 36 FF FF" << 0x6A86;
     QTest::newRow("seven bytes") << "00 20 00 80 07 31 32 33 34 35 36 FF" << 0x6A80;
     QTest::newRow("nine bytes") << "00 20 00 80 09 31 32 33 34 35 36 FF FF FF" << 0x6A80;
@@ -323,6 +323,21 @@ void TestPivCard::verify_errors()
     QFETCH(int, expected);
     QCOMPARE(sw(send(fromHex(apdu))), expected);
     QCOMPARE(hex(send("00 20 00 80 00")), QString("63 C3")); // no try was spent
+}
+
+void TestPivCard::verify_puk_checkedAndCounted()
+{
+    // OpenSC's security officer login: a VERIFY of the PUK, counted like the PIN.
+    QCOMPARE(hex(send("00 20 00 81 00")), QString("63 C3"));
+    QCOMPARE(hex(send(command(0, 0x20, 0, 0x81, padded("11111111")))), QString("63 C2"));
+    QCOMPARE(hex(send(command(0, 0x20, 0, 0x81, padded("12345678")))), QString("90 00"));
+    QCOMPARE(hex(send("00 20 00 81 00")), QString("63 C3")); // restored, and grants nothing
+    QVERIFY(!card_->loggedIn());
+    for (int i = 0; i < 3; ++i)
+        send(command(0, 0x20, 0, 0x81, padded("11111111")));
+    QCOMPARE(hex(send(command(0, 0x20, 0, 0x81, padded("12345678")))), QString("69 83"));
+    QCOMPARE(sw(send(command(0, 0x2C, 0, 0x80, concat({padded("12345678"), padded("654321")})))),
+             0x6983);
 }
 
 void TestPivCard::verify_resetSecurityStatus_logsOut()

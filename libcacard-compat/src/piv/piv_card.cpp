@@ -418,7 +418,9 @@ Bytes PivCard::verify(const CommandApdu& command)
     }
     if (command.p1() != 0x00)
         return status(0x6A86);
-    if (command.p2() != kPin) // the global PIN is not offered; the PUK is not VERIFYed
+    if (command.p2() == kPuk)
+        return verifyPuk(command);
+    if (command.p2() != kPin) // the global PIN is not offered
         return status(0x6A88);
     Credential& pin = state_->pin;
     if (command.nc() == 0)
@@ -448,6 +450,30 @@ Bytes PivCard::verify(const CommandApdu& command)
     if (!save())
         return status(0x6581);
     return triesLeft(pin);
+}
+
+Bytes PivCard::verifyPuk(const CommandApdu& command)
+{
+    // OpenSC's security officer login (C_Login CKU_SO) is a VERIFY of the PUK: it is checked
+    // and counted like the PIN, and grants nothing by itself; unblocking still takes RESET
+    // RETRY COUNTER with the PUK in it.
+    Credential& puk = state_->puk;
+    if (command.nc() == 0)
+        return triesLeft(puk);
+    if (puk.blocked())
+        return status(0x6983);
+    if (command.nc() != kReferenceDataBytes)
+        return status(0x6A80);
+    if (wellFormedReferenceData(command.data()) && matches(puk, command.data())) {
+        if (puk.tries.remaining() != puk.tries.maxTries()) {
+            puk.tries.recordSuccess();
+            if (!save())
+                return status(0x6581);
+        }
+        return status(0x9000);
+    }
+    puk.tries.recordFailure();
+    return save() ? triesLeft(puk) : status(0x6581);
 }
 
 Bytes PivCard::changeReferenceData(const CommandApdu& command)

@@ -83,6 +83,7 @@ private:
     Bytes getData(const CommandApdu& command);
     Bytes putData(const CommandApdu& command);
     Bytes verify(const CommandApdu& command);
+    Bytes verifyPuk(const CommandApdu& command);
     Bytes changeReferenceData(const CommandApdu& command);
     Bytes resetRetryCounter(const CommandApdu& command);
     Bytes generalAuthenticate(const CommandApdu& command);
