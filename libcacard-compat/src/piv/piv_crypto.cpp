@@ -108,13 +108,6 @@ Result<Bytes, std::string> secretHash(ByteView secret, ByteView salt)
     return hash;
 }
 
-Bytes sha256(ByteView data)
-{
-    Bytes digest(32);
-    PK11_HashBuf(SEC_OID_SHA256, digest.data(), data.data(), static_cast<PRInt32>(data.size()));
-    return digest;
-}
-
 bool equalInConstantTime(ByteView a, ByteView b)
 {
     if (a.size() != b.size())

@@ -1,4 +1,4 @@
-// The PIV card's symmetric and hashing needs, all through NSS (no hand-written cipher): the
+// The PIV card's symmetric and key-derivation needs, all through NSS (no hand-written cipher): the
 // management key's block cipher, the PIN's and PUK's salted hashes, random bytes. NSS must be
 // initialised first (a KeyStore does it).
 #pragma once
@@ -18,7 +18,6 @@ Result<Bytes, std::string> blockEncrypt(Algorithm algorithm, ByteView key, ByteV
 Result<Bytes, std::string> blockDecrypt(Algorithm algorithm, ByteView key, ByteView data);
 // PBKDF2-HMAC-SHA256, 32 bytes: what the state file keeps of a PIN or PUK.
 Result<Bytes, std::string> secretHash(ByteView secret, ByteView salt);
-Bytes sha256(ByteView data);
 bool equalInConstantTime(ByteView a, ByteView b);
 std::string nssErrorText();
 

@@ -315,17 +315,7 @@ Result<Bytes, std::string> KeyStore::importRsa(std::uint8_t slot, Algorithm algo
         PK11_DeleteTokenPrivateKey(key, PR_FALSE);
         return fail(std::string("the primes make a key of another size than the algorithm says"));
     }
-    SECKEYPublicKey* pub = SECKEY_ConvertToPublicKey(key);
-    if (!pub) {
-        PK11_DeleteTokenPrivateKey(key, PR_FALSE);
-        return fail("no public key for the imported key: " + nssErrorText());
-    }
-    if (persistent_)
-        deleteOtherTokenKeys(asSlot(slot_), slot, key->pkcs11ID);
-    auto held = hold(slot, key, pub);
-    SECKEY_DestroyPrivateKey(key);
-    SECKEY_DestroyPublicKey(pub);
-    return held;
+    return holdImported(slot, key);
 }
 
 Result<Bytes, std::string> KeyStore::importEcc(std::uint8_t slot, Algorithm algorithm,
@@ -361,10 +351,17 @@ Result<Bytes, std::string> KeyStore::importEcc(std::uint8_t slot, Algorithm algo
     std::fill(der.begin(), der.end(), 0); // the scalar was in it
     if (imported != SECSuccess || !key)
         return fail("NSS refused the EC key: " + nssErrorText());
+    return holdImported(slot, key);
+}
+
+Result<Bytes, std::string> KeyStore::holdImported(std::uint8_t slot, void* privateKey)
+{
+    SECKEYPrivateKey* key = asKey(privateKey);
     SECKEYPublicKey* pub = SECKEY_ConvertToPublicKey(key);
     if (!pub) {
+        const std::string error = nssErrorText();
         PK11_DeleteTokenPrivateKey(key, PR_FALSE);
-        return fail("no public key for the imported key: " + nssErrorText());
+        return fail("no public key for the imported key: " + error);
     }
     if (persistent_)
         deleteOtherTokenKeys(asSlot(slot_), slot, key->pkcs11ID);
@@ -490,24 +487,6 @@ Result<Bytes, std::string> KeyStore::ecdh(std::uint8_t slot, ByteView peerPoint)
     }
     PK11_FreeSymKey(shared);
     return secret;
-}
-
-Result<Bytes, std::string> KeyStore::signData(std::uint8_t slot, ByteView data)
-{
-    SECKEYPrivateKey* key = asKey(keyOf(slot));
-    if (!key)
-        return fail(std::string("no key in the slot"));
-    const Algorithm algorithm = keys_.at(slot).algorithm;
-    const SECOidTag tag = algorithm == Algorithm::EccP384 ? SEC_OID_ANSIX962_ECDSA_SHA384_SIGNATURE
-                          : isEcc(algorithm)              ? SEC_OID_ANSIX962_ECDSA_SHA256_SIGNATURE
-                                             : SEC_OID_PKCS1_SHA256_WITH_RSA_ENCRYPTION;
-    SECItem signature = {siBuffer, nullptr, 0};
-    if (SEC_SignData(&signature, data.data(), static_cast<int>(data.size()), key, tag) !=
-        SECSuccess)
-        return fail("signing failed: " + nssErrorText());
-    Bytes out(signature.data, signature.data + signature.len);
-    SECITEM_FreeItem(&signature, PR_FALSE);
-    return out;
 }
 
 Result<Bytes, std::string> KeyStore::publicKeyMembers(ByteView publicKeyInfo)

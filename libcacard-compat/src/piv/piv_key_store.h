@@ -52,16 +52,11 @@ public:
     Result<Bytes, std::string> ecdsaSign(std::uint8_t slot, ByteView digest);
     // ECDH with an uncompressed peer point: the shared secret's x coordinate.
     Result<Bytes, std::string> ecdh(std::uint8_t slot, ByteView peerPoint);
-    // A DER signature over data with a hash (SHA-256 for P-256 and RSA, SHA-384 for P-384):
-    // for certificates the card makes itself (attestation).
-    Result<Bytes, std::string> signData(std::uint8_t slot, ByteView data);
     // The DER of a signed X.509 certificate whose TBSCertificate is given, signed by the
     // slot's key (the attestation key signing what ATTEST answers).
     Result<Bytes, std::string> signCertificate(std::uint8_t slot, ByteView tbsCertificate);
     // The algorithm identifier signCertificate uses for the slot's key (SECOidTag).
     int certificateSignatureAlgorithm(std::uint8_t slot) const;
-
-    bool persistent() const { return persistent_; }
 
     // The public key of a SubjectPublicKeyInfo as PIV's 7F49 template holds it: 81 modulus
     // and 82 exponent, or 86 the EC point (the members, without 7F49).
@@ -80,6 +75,9 @@ private:
     }
     void loadPermanentKeys();
     Result<Bytes, std::string> hold(std::uint8_t slot, void* privateKey, void* publicKey);
+    // The tail of both imports: the key's public half, the slot's older keys removed from the
+    // token, the key held. Takes the private key (a SECKEYPrivateKey*) over.
+    Result<Bytes, std::string> holdImported(std::uint8_t slot, void* privateKey);
     void* keyOf(std::uint8_t slot) const;
 
     void* context_; // NSSInitContext*, keeps NSS up while the card lives
