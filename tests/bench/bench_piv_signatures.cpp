@@ -6,58 +6,18 @@
 // that every run completed.
 #include "bench_report.h"
 #include "pcsc_rig.h"
+#include "sign_round.h"
 
-#include <QProcess>
-#include <QRegularExpression>
 #include <QtTest>
 
 #include <vector>
-
-namespace {
-
-struct Run {
-    QString name;
-    QStringList arguments; // bench-sign's
-    QString pcscdSocket;   // empty: NSS in-process
-    std::vector<double> perSecond, p50, p99;
-};
-
-} // namespace
 
 class BenchPivSignatures : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
     void signatures_stackAgainstNssFloor();
-
-private:
-    bool signRound(Run& run);
 };
-
-bool BenchPivSignatures::signRound(Run& run)
-{
-    QProcess process;
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    if (!run.pcscdSocket.isEmpty())
-        environment.insert("PCSCLITE_CSOCK_NAME", run.pcscdSocket);
-    environment.remove("LD_PRELOAD");
-    process.setProcessEnvironment(environment);
-    process.setProcessChannelMode(QProcess::MergedChannels);
-    process.start(VSCARD_BENCH_SIGN, run.arguments);
-    process.waitForFinished(600000);
-    const QString output = QString::fromUtf8(process.readAll());
-    const auto match = QRegularExpression("RESULT signatures=(\\d+) seconds=([0-9.]+) "
-                                          "p50_us=([0-9.]+) p99_us=([0-9.]+)")
-                           .match(output);
-    if (!match.hasMatch()) {
-        qWarning().noquote() << run.name << ":" << output;
-        return false;
-    }
-    run.perSecond.push_back(match.captured(1).toDouble() / match.captured(2).toDouble());
-    run.p50.push_back(match.captured(3).toDouble());
-    run.p99.push_back(match.captured(4).toDouble());
-    return true;
-}
 
 void BenchPivSignatures::signatures_stackAgainstNssFloor()
 {
@@ -92,25 +52,26 @@ void BenchPivSignatures::signatures_stackAgainstNssFloor()
     QVERIFY2(provisioned.exitCode == 0, qPrintable(provisioned.output));
 
     const QString n = QString::number(count);
-    Run ecdsaFloor{
+    vscard::bench::SignRun ecdsaFloor{
         "ECDSA P-256, NSS in-process (floor)", {"nss-generated", "ecdsa", n}, {}, {}, {}, {}};
-    Run ecdsaStack{"ECDSA P-256, PKCS#11 > pcscd > PIV card",
-                   {"pkcs11", VSCARD_OPENSC_PKCS11, "123456", n, "ecdsa", "01"},
-                   rig.pcscdSocket(),
-                   {},
-                   {},
-                   {}};
-    Run rsaFloor{"RSA-2048, NSS in-process (floor)", {"nss-generated", "rsa", n}, {}, {}, {}, {}};
-    Run rsaStack{"RSA-2048, PKCS#11 > pcscd > PIV card",
-                 {"pkcs11", VSCARD_OPENSC_PKCS11, "123456", n, "rsa", "04"},
-                 rig.pcscdSocket(),
-                 {},
-                 {},
-                 {}};
-    const std::vector<Run*> runs{&ecdsaFloor, &ecdsaStack, &rsaFloor, &rsaStack};
+    vscard::bench::SignRun ecdsaStack{"ECDSA P-256, PKCS#11 > pcscd > PIV card",
+                                      {"pkcs11", VSCARD_OPENSC_PKCS11, "123456", n, "ecdsa", "01"},
+                                      rig.pcscdSocket(),
+                                      {},
+                                      {},
+                                      {}};
+    vscard::bench::SignRun rsaFloor{
+        "RSA-2048, NSS in-process (floor)", {"nss-generated", "rsa", n}, {}, {}, {}, {}};
+    vscard::bench::SignRun rsaStack{"RSA-2048, PKCS#11 > pcscd > PIV card",
+                                    {"pkcs11", VSCARD_OPENSC_PKCS11, "123456", n, "rsa", "04"},
+                                    rig.pcscdSocket(),
+                                    {},
+                                    {},
+                                    {}};
+    const std::vector<vscard::bench::SignRun*> runs{&ecdsaFloor, &ecdsaStack, &rsaFloor, &rsaStack};
     for (int round = 0; round < rounds; ++round)
-        for (Run* run : runs)
-            QVERIFY(signRound(*run));
+        for (vscard::bench::SignRun* run : runs)
+            QVERIFY(vscard::bench::signRound(VSCARD_BENCH_SIGN, *run));
 
     vscard::bench::Report report("piv_signatures");
     std::printf("\nPIV card signatures (keys generated on the card), %d interleaved rounds of %d\n",
@@ -120,7 +81,7 @@ void BenchPivSignatures::signatures_stackAgainstNssFloor()
     for (const auto& [floor, stack] :
          {std::pair{&ecdsaFloor, &ecdsaStack}, std::pair{&rsaFloor, &rsaStack}}) {
         const double floorRate = vscard::bench::median(floor->perSecond);
-        for (const Run* run : {floor, stack}) {
+        for (const vscard::bench::SignRun* run : {floor, stack}) {
             const double rate = vscard::bench::median(run->perSecond);
             std::printf("  %-42s %10.1f %10.2f %10.2f %9.2fx\n", qPrintable(run->name), rate,
                         vscard::bench::median(run->p50) / 1000,

@@ -9,9 +9,8 @@
 // also compared with that. Asserts only that every run completed.
 #include "bench_report.h"
 #include "pcsc_rig.h"
+#include "sign_round.h"
 
-#include <QProcess>
-#include <QRegularExpression>
 #include <QtTest>
 
 #include <vector>
@@ -20,14 +19,6 @@ namespace {
 
 const QString kPin = "12345678";
 
-// One configuration measured in rounds; the figures are medians of the rounds.
-struct Run {
-    QString name;
-    QStringList arguments; // bench-sign's, the count last
-    QString pcscdSocket;   // empty: NSS in-process
-    std::vector<double> perSecond, p50, p99;
-};
-
 } // namespace
 
 class BenchSignatures : public QObject {
@@ -35,35 +26,7 @@ class BenchSignatures : public QObject {
 
 private Q_SLOTS:
     void signatures_stackAgainstNssFloor();
-
-private:
-    bool signRound(Run& run);
 };
-
-bool BenchSignatures::signRound(Run& run)
-{
-    QProcess process;
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    if (!run.pcscdSocket.isEmpty())
-        environment.insert("PCSCLITE_CSOCK_NAME", run.pcscdSocket);
-    environment.remove("LD_PRELOAD");
-    process.setProcessEnvironment(environment);
-    process.setProcessChannelMode(QProcess::MergedChannels);
-    process.start(VSCARD_BENCH_SIGN, run.arguments);
-    process.waitForFinished(600000);
-    const QString output = QString::fromUtf8(process.readAll());
-    const auto match = QRegularExpression("RESULT signatures=(\\d+) seconds=([0-9.]+) "
-                                          "p50_us=([0-9.]+) p99_us=([0-9.]+)")
-                           .match(output);
-    if (!match.hasMatch()) {
-        qWarning().noquote() << run.name << ":" << output;
-        return false;
-    }
-    run.perSecond.push_back(match.captured(1).toDouble() / match.captured(2).toDouble());
-    run.p50.push_back(match.captured(3).toDouble());
-    run.p99.push_back(match.captured(4).toDouble());
-    return true;
-}
 
 // The configurations take turns, round after round, so that the machine's noise falls on all
 // of them alike.
@@ -93,34 +56,35 @@ void BenchSignatures::signatures_stackAgainstNssFloor()
                                    "libcacard-client.log"));
     QVERIFY(reference.waitForCard("vscard 00 00", true));
 
-    Run floor{"NSS in-process, key kept (floor)",
-              {"nss", database, kPin, QString::number(slowCount)},
-              {},
-              {},
-              {},
-              {}};
-    Run compute{"NSS in-process, session key copy",
-                {"nss-session", database, kPin, QString::number(count)},
-                {},
-                {},
-                {},
-                {}};
-    Run stack{"PKCS#11 > pcscd > server-ccid card",
-              {"pkcs11", VSCARD_OPENSC_PKCS11, kPin, QString::number(count)},
-              ours.pcscdSocket(),
-              {},
-              {},
-              {}};
-    Run libcacard{"same stack, libcacard 2.8 card",
-                  {"pkcs11", VSCARD_OPENSC_PKCS11, kPin, QString::number(slowCount)},
-                  reference.pcscdSocket(),
-                  {},
-                  {},
-                  {}};
-    const std::vector<Run*> runs{&floor, &compute, &stack, &libcacard};
+    vscard::bench::SignRun floor{"NSS in-process, key kept (floor)",
+                                 {"nss", database, kPin, QString::number(slowCount)},
+                                 {},
+                                 {},
+                                 {},
+                                 {}};
+    vscard::bench::SignRun compute{"NSS in-process, session key copy",
+                                   {"nss-session", database, kPin, QString::number(count)},
+                                   {},
+                                   {},
+                                   {},
+                                   {}};
+    vscard::bench::SignRun stack{"PKCS#11 > pcscd > server-ccid card",
+                                 {"pkcs11", VSCARD_OPENSC_PKCS11, kPin, QString::number(count)},
+                                 ours.pcscdSocket(),
+                                 {},
+                                 {},
+                                 {}};
+    vscard::bench::SignRun libcacard{
+        "same stack, libcacard 2.8 card",
+        {"pkcs11", VSCARD_OPENSC_PKCS11, kPin, QString::number(slowCount)},
+        reference.pcscdSocket(),
+        {},
+        {},
+        {}};
+    const std::vector<vscard::bench::SignRun*> runs{&floor, &compute, &stack, &libcacard};
     for (int round = 0; round < rounds; ++round)
-        for (Run* run : runs)
-            QVERIFY(signRound(*run));
+        for (vscard::bench::SignRun* run : runs)
+            QVERIFY(vscard::bench::signRound(VSCARD_BENCH_SIGN, *run));
 
     vscard::bench::Report report("signatures");
     std::printf("\nRSA-2048 signatures (PKCS#1 v1.5, SHA-256), %d interleaved rounds of %d "
@@ -129,7 +93,7 @@ void BenchSignatures::signatures_stackAgainstNssFloor()
     std::printf("  %-36s %10s %10s %10s %10s\n", "configuration", "sig/s", "p50 ms", "p99 ms",
                 "cost");
     const double floorRate = vscard::bench::median(floor.perSecond);
-    for (const Run* run : runs) {
+    for (const vscard::bench::SignRun* run : runs) {
         const double rate = vscard::bench::median(run->perSecond);
         std::printf("  %-36s %10.1f %10.2f %10.2f %9.2fx\n", qPrintable(run->name), rate,
                     vscard::bench::median(run->p50) / 1000, vscard::bench::median(run->p99) / 1000,
