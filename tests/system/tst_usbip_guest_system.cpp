@@ -17,6 +17,20 @@ namespace {
 
 const QString kPin = "12345678";
 
+// The guest's USB/IP connections leave it through a virtio-serial port, which stream-mux
+// carries on both sides; the guest gets stream-mux too.
+void connectUsbipPort(GuestVm& guest)
+{
+    guest.devices = {"-device",
+                     "virtio-serial-pci",
+                     "-chardev",
+                     QStringLiteral("socket,id=usbip,host=127.0.0.1,port=%1,server=on,wait=off")
+                         .arg(guest.port()),
+                     "-device",
+                     "virtserialport,chardev=usbip,name=vscard.usbip"};
+    guest.files = {VSCARD_STREAM_MUX};
+}
+
 } // namespace
 
 class TestUsbipGuest : public QObject {
@@ -73,14 +87,7 @@ void TestUsbipGuest::importedReader_drivenByTheGuestsStockStack()
                   "usbip attach -r 127.0.0.1 -b 1-1 && echo ATTACHED AGAIN\n"
                   "wait-card 60\n"
                   "opensc-tool -n\n");
-    guest.devices = {"-device",
-                     "virtio-serial-pci",
-                     "-chardev",
-                     QStringLiteral("socket,id=usbip,host=127.0.0.1,port=%1,server=on,wait=off")
-                         .arg(guest.port()),
-                     "-device",
-                     "virtserialport,chardev=usbip,name=vscard.usbip"};
-    guest.files = {VSCARD_STREAM_MUX};
+    connectUsbipPort(guest);
     QVERIFY2(guest.start(), qPrintable(guest.error()));
     QProcess* mux = rig.startProgram(
         VSCARD_STREAM_MUX, {"host", QString::number(guest.port()), QString::number(usbipPort)},
@@ -156,14 +163,7 @@ void TestUsbipGuest::importedPivCard_namedAndSignsInTheGuest()
                                  "wait-card 60\n"
                                  "opensc-tool -n\n") +
                   vscard::test::guestSignScript("123456", signedText, "01"));
-    guest.devices = {"-device",
-                     "virtio-serial-pci",
-                     "-chardev",
-                     QStringLiteral("socket,id=usbip,host=127.0.0.1,port=%1,server=on,wait=off")
-                         .arg(guest.port()),
-                     "-device",
-                     "virtserialport,chardev=usbip,name=vscard.usbip"};
-    guest.files = {VSCARD_STREAM_MUX};
+    connectUsbipPort(guest);
     QVERIFY2(guest.start(), qPrintable(guest.error()));
     QVERIFY(rig.startProgram(VSCARD_STREAM_MUX,
                              {"host", QString::number(guest.port()), QString::number(usbipPort)},
